@@ -1,0 +1,303 @@
+// Package cache is the block cache on local disk: where cache files live, how
+// many bytes they hold against the quota, and which clean blocks to evict
+// first.
+//
+// Each file's cached bytes live in one sparse local file per content version,
+// filled and evicted in fixed-size blocks. The package owns the files'
+// placement and the accounting; which blocks of a file are present is kept by
+// the store (it must commit that together with the file's metadata), so
+// eviction is a callback into the store.
+//
+// Only clean blocks (their bytes are in the UFS) are ever handed to the
+// evictor: the store registers a block with AddClean when it becomes clean and
+// removes it with Forget when it becomes dirty or goes away. Blocks that are
+// not registered are pinned.
+package cache
+
+import (
+	"container/list"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+// ErrNoSpace is returned when the quota is used up by pinned blocks.
+var ErrNoSpace = fmt.Errorf("cache full of blocks not yet persisted: %w", syscall.ENOSPC)
+
+// DefaultBlockSize is the unit of fetching, tracking and eviction.
+const DefaultBlockSize = 4 << 20
+
+// Block names one block of one cache file.
+type Block struct {
+	Ino     uint64
+	CacheID uint64
+	Index   int64
+}
+
+// Evictor drops a clean block from its cache file (punching a hole) and
+// returns true, or returns false when it cannot right now (the file is busy).
+// It is called without the cache's lock held and must not block on locks
+// that a caller of Reserve may hold: use TryLock.
+type Evictor func(b Block) bool
+
+// Options configure a Cache.
+type Options struct {
+	Dirs      []string // one or more directories, each on local disk
+	Quota     int64    // bytes, across all dirs
+	BlockSize int64    // default DefaultBlockSize
+	Evict     Evictor
+}
+
+// Cache places cache files and accounts for their blocks.
+type Cache struct {
+	dirs      []string
+	quota     int64
+	blockSize int64
+	evict     Evictor
+
+	mu struct {
+		sync.Mutex
+		used      int64                   // bytes of every present block, pinned or clean
+		clean     int64                   // bytes of blocks in lru
+		lru       list.List               // of *entry, front is most recent
+		entries   map[Block]*list.Element // clean blocks
+		evictions int64
+		evicted   int64 // bytes
+	}
+}
+
+type entry struct {
+	b    Block
+	size int64
+}
+
+// Open prepares the cache directories.
+func Open(o Options) (*Cache, error) {
+	if len(o.Dirs) == 0 {
+		return nil, errors.New("cache: no cache directory configured")
+	}
+	if o.BlockSize <= 0 {
+		o.BlockSize = DefaultBlockSize
+	}
+	if o.Quota <= 0 {
+		return nil, fmt.Errorf("cache: quota must be positive, got %d", o.Quota)
+	}
+	c := &Cache{dirs: o.Dirs, quota: o.Quota, blockSize: o.BlockSize, evict: o.Evict}
+	c.mu.entries = make(map[Block]*list.Element)
+	for _, d := range o.Dirs {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("cache dir %s: %w", d, err)
+		}
+	}
+	return c, nil
+}
+
+// BlockSize is the block size in bytes.
+func (c *Cache) BlockSize() int64 { return c.blockSize }
+
+// Quota is the byte quota.
+func (c *Cache) Quota() int64 { return c.quota }
+
+// Path is where the cache file of version cacheID of inode ino lives. Files
+// are spread over the cache dirs by inode, and over 256 subdirectories.
+func (c *Cache) Path(ino, cacheID uint64) string {
+	h := fnv.New32a()
+	fmt.Fprint(h, ino)
+	dir := c.dirs[h.Sum32()%uint32(len(c.dirs))]
+	return filepath.Join(dir, fmt.Sprintf("%02x", ino&0xff), fmt.Sprintf("%x-%x", ino, cacheID))
+}
+
+// OpenFile opens (creating if asked) a cache file for reading and writing.
+func (c *Cache) OpenFile(ino, cacheID uint64, create bool) (*os.File, error) {
+	p := c.Path(ino, cacheID)
+	flags := os.O_RDWR
+	if create {
+		flags |= os.O_CREATE
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return nil, fmt.Errorf("cache: %w", err)
+		}
+	}
+	f, err := os.OpenFile(p, flags, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	return f, nil
+}
+
+// Remove deletes a cache file. Readers that hold it open keep reading it.
+func (c *Cache) Remove(ino, cacheID uint64) error {
+	err := os.Remove(c.Path(ino, cacheID))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("cache: %w", err)
+	}
+	return nil
+}
+
+// Reserve accounts n more bytes of present blocks, first evicting clean
+// blocks, least recently used first, until they fit the quota. It returns
+// ErrNoSpace, accounting nothing, when only pinned blocks are left.
+func (c *Cache) Reserve(n int64) error {
+	if n <= 0 {
+		return nil
+	}
+	var skipped []*entry
+	defer func() {
+		// Busy blocks go back to the front: they were in use just now.
+		c.mu.Lock()
+		for _, e := range skipped {
+			if _, ok := c.mu.entries[e.b]; !ok {
+				c.mu.entries[e.b] = c.mu.lru.PushFront(e)
+				c.mu.clean += e.size
+			}
+		}
+		c.mu.Unlock()
+	}()
+	for {
+		c.mu.Lock()
+		if c.mu.used+n <= c.quota {
+			c.mu.used += n
+			c.mu.Unlock()
+			return nil
+		}
+		el := c.mu.lru.Back()
+		if el == nil {
+			c.mu.Unlock()
+			return ErrNoSpace
+		}
+		e := el.Value.(*entry)
+		c.removeLocked(el)
+		c.mu.Unlock()
+
+		if c.evict != nil && c.evict(e.b) {
+			c.mu.Lock()
+			c.mu.used -= e.size
+			c.mu.evictions++
+			c.mu.evicted += e.size
+			c.mu.Unlock()
+		} else {
+			skipped = append(skipped, e)
+		}
+	}
+}
+
+// Release un-accounts n bytes of blocks that are gone.
+func (c *Cache) Release(n int64) {
+	c.mu.Lock()
+	c.mu.used -= n
+	if c.mu.used < 0 {
+		c.mu.used = 0
+	}
+	c.mu.Unlock()
+}
+
+// Account adds n bytes without checking the quota; used at start-up for
+// blocks that are already on disk.
+func (c *Cache) Account(n int64) {
+	c.mu.Lock()
+	c.mu.used += n
+	c.mu.Unlock()
+}
+
+// AddClean makes a present block evictable; size is its length in bytes.
+func (c *Cache) AddClean(b Block, size int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.mu.entries[b]; ok {
+		c.mu.lru.MoveToFront(el)
+		return
+	}
+	c.mu.entries[b] = c.mu.lru.PushFront(&entry{b: b, size: size})
+	c.mu.clean += size
+}
+
+// Touch marks a clean block as just used.
+func (c *Cache) Touch(b Block) {
+	c.mu.Lock()
+	if el, ok := c.mu.entries[b]; ok {
+		c.mu.lru.MoveToFront(el)
+	}
+	c.mu.Unlock()
+}
+
+// Forget makes a block unevictable (it became dirty) and reports whether it
+// was clean.
+func (c *Cache) Forget(b Block) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.mu.entries[b]; ok {
+		c.removeLocked(el)
+		return true
+	}
+	return false
+}
+
+func (c *Cache) removeLocked(el *list.Element) {
+	e := el.Value.(*entry)
+	c.mu.lru.Remove(el)
+	delete(c.mu.entries, e.b)
+	c.mu.clean -= e.size
+}
+
+// Stats is a snapshot of the accounting.
+type Stats struct {
+	Capacity     int64
+	Used         int64
+	Clean        int64 // evictable
+	Pinned       int64 // Used - Clean: blocks not yet persisted, or pinned files
+	Evictions    int64
+	EvictedBytes int64
+}
+
+// Stats returns the current accounting.
+func (c *Cache) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Stats{
+		Capacity: c.quota, Used: c.mu.used, Clean: c.mu.clean, Pinned: c.mu.used - c.mu.clean,
+		Evictions: c.mu.evictions, EvictedBytes: c.mu.evicted,
+	}
+}
+
+// Files lists every cache file on disk as (ino, cacheID), for start-up
+// reconciliation. Unparseable names are reported with ok=false via bad.
+func (c *Cache) Files(fn func(ino, cacheID uint64, path string)) error {
+	for _, d := range c.dirs {
+		subs, err := os.ReadDir(d)
+		if err != nil {
+			return fmt.Errorf("cache dir %s: %w", d, err)
+		}
+		for _, sub := range subs {
+			if !sub.IsDir() {
+				continue
+			}
+			files, err := os.ReadDir(filepath.Join(d, sub.Name()))
+			if err != nil {
+				return fmt.Errorf("cache dir %s: %w", d, err)
+			}
+			for _, f := range files {
+				ino, id, ok := parseName(f.Name())
+				if !ok {
+					continue
+				}
+				fn(ino, id, filepath.Join(d, sub.Name(), f.Name()))
+			}
+		}
+	}
+	return nil
+}
+
+func parseName(name string) (ino, id uint64, ok bool) {
+	a, b, found := strings.Cut(name, "-")
+	if !found {
+		return 0, 0, false
+	}
+	ino, err1 := strconv.ParseUint(a, 16, 64)
+	id, err2 := strconv.ParseUint(b, 16, 64)
+	return ino, id, err1 == nil && err2 == nil
+}

@@ -1,0 +1,449 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hoardfs/hoard/store/cache"
+	"github.com/hoardfs/hoard/store/meta"
+	"github.com/hoardfs/hoard/ufs"
+)
+
+// fileData is the in-memory state of one file's content while handles are
+// open on it or background work (fetch, persist, eviction) uses it. Every
+// handle of the inode shares it, so that writes through one handle are seen
+// by reads through another, as POSIX wants.
+type fileData struct {
+	s   *Store
+	ino uint64
+
+	refs int // guarded by s.files.Mutex
+
+	// mu guards everything below, and the bytes of the cache file against
+	// eviction: readers hold it shared while they read the file, eviction
+	// takes it exclusively (with TryLock) to punch a hole.
+	mu        sync.RWMutex
+	f         *os.File // the cache file; nil until it exists
+	cacheID   uint64
+	bitmap    cache.Bitmap
+	size      int64
+	mtime     int64
+	dirty     bool // uncommitted changes
+	marked    bool // CacheState.Dirty written for this dirty period
+	persisted bool // content is in the UFS: present blocks are clean
+	writeType WriteType
+	// src is the UFS object holding the content, to fetch missing blocks
+	// from; ok is false when the content is only local.
+	src struct {
+		ok    bool
+		mount uint32
+		key   string
+		size  int64
+	}
+	fetching map[int64]chan struct{} // blocks being fetched
+	exposed  int                     // handles that gave the cache file to the kernel or sendfile
+	extWrite bool                    // the cache file was written outside WriteAt (passthrough)
+	writes   uint64                  // count of writes, to detect writes during a commit
+}
+
+func (s *Store) isOpen(ino uint64) bool {
+	s.files.Lock()
+	defer s.files.Unlock()
+	_, ok := s.files.m[ino]
+	return ok
+}
+
+// acquire returns the shared fileData of ino, loading it if needed. Every
+// acquire is paired with a release.
+func (s *Store) acquire(ino uint64) (*fileData, error) {
+	s.files.Lock()
+	defer s.files.Unlock()
+	if fd, ok := s.files.m[ino]; ok {
+		fd.refs++
+		return fd, nil
+	}
+	// Loading under files.Mutex keeps content replacement (which takes it
+	// when no fileData exists) from slipping between the reads below.
+	n, err := s.inode(ino)
+	if err != nil {
+		return nil, err
+	}
+	if n.Type != TypeFile {
+		if n.Type == TypeDir {
+			return nil, ErrIsDir
+		}
+		return nil, ErrInvalid
+	}
+	fd := &fileData{s: s, ino: ino, refs: 1}
+	fd.loadLocked(n)
+	s.files.m[ino] = fd
+	return fd, nil
+}
+
+// loadLocked (re)reads the inode's content state from its records.
+func (fd *fileData) loadLocked(n *Inode) {
+	s := fd.s
+	fd.closeFile()
+	fd.size, fd.mtime = n.Size, n.Mtime
+	fd.persisted = n.State == Persisted
+	fd.writeType = n.WriteType
+	fd.src.ok = n.DataInUFS
+	fd.src.mount, fd.src.key, fd.src.size = n.Mount, n.UFS.Key, n.UFS.Size
+	fd.bitmap, fd.cacheID = nil, 0
+	fd.dirty, fd.marked, fd.extWrite = false, false, false
+	if cs, err := s.db.CacheState(fd.ino); err == nil && cs.CacheID != 0 {
+		if f, err := s.cache.OpenFile(fd.ino, cs.CacheID, false); err == nil {
+			fd.f, fd.cacheID, fd.bitmap = f, cs.CacheID, cache.Bitmap(cs.Bitmap)
+		}
+	}
+}
+
+func (fd *fileData) closeFile() {
+	if fd.f != nil {
+		fd.f.Close()
+		fd.f = nil
+	}
+}
+
+// release drops one reference; the last one closes the cache file, and
+// removes the file for good if its last link is gone.
+func (s *Store) release(fd *fileData) {
+	s.files.Lock()
+	fd.refs--
+	last := fd.refs == 0
+	if last {
+		delete(s.files.m, fd.ino)
+	}
+	s.files.Unlock()
+	if !last {
+		return
+	}
+	fd.mu.Lock()
+	fd.closeFile()
+	fd.mu.Unlock()
+	if n, err := s.db.Inode(fd.ino); err == nil && n.Nlink == 0 {
+		s.forgetIfClosed(fd.ino)
+	}
+}
+
+// forgetIfClosed deletes an unlinked inode and its cache file unless a
+// handle still holds it open.
+func (s *Store) forgetIfClosed(ino uint64) {
+	s.treeMu.Lock()
+	defer s.treeMu.Unlock()
+	s.forgetIfClosedLocked(ino)
+}
+
+// dropCacheFileLocked removes the cache file of a file that has no
+// fileData, and its accounting. The caller deletes the CacheState record.
+func (s *Store) dropCacheFileLocked(ino uint64) {
+	cs, err := s.db.CacheState(ino)
+	if err != nil {
+		return
+	}
+	s.unaccount(ino, cs.CacheID, cache.Bitmap(cs.Bitmap), s.cachedSizeHint(ino))
+	s.cache.Remove(ino, cs.CacheID)
+}
+
+// cachedSizeHint is the size used for the accounting of an inode's blocks.
+func (s *Store) cachedSizeHint(ino uint64) int64 {
+	if n, err := s.db.Inode(ino); err == nil {
+		return n.Size
+	}
+	return 0
+}
+
+// unaccount forgets every present block of a cache file.
+func (s *Store) unaccount(ino, cacheID uint64, bm cache.Bitmap, size int64) {
+	bs := s.cache.BlockSize()
+	var total int64
+	for i := int64(0); i < int64(len(bm))*8; i++ {
+		if bm.Has(i) {
+			s.cache.Forget(cache.Block{Ino: ino, CacheID: cacheID, Index: i})
+			total += blockLen(i, size, bs)
+		}
+	}
+	s.cache.Release(total)
+}
+
+func blockLen(i, size, bs int64) int64 {
+	l := size - i*bs
+	switch {
+	case l <= 0:
+		return 0
+	case l > bs:
+		return bs
+	}
+	return l
+}
+
+func nblocks(size, bs int64) int64 { return (size + bs - 1) / bs }
+
+// accounted is the bytes of present blocks with index in [from, to) for a
+// file of the given size.
+func accounted(bm cache.Bitmap, size, bs, from, to int64) int64 {
+	var t int64
+	for i := from; i < to; i++ {
+		if bm.Has(i) {
+			t += blockLen(i, size, bs)
+		}
+	}
+	return t
+}
+
+// ensureFileLocked creates the cache file if the file has none yet.
+func (fd *fileData) ensureFileLocked() error {
+	if fd.f != nil {
+		return nil
+	}
+	id, err := fd.s.db.NewIno() // any never-used number will do
+	if err != nil {
+		return err
+	}
+	f, err := fd.s.cache.OpenFile(fd.ino, id, true)
+	if err != nil {
+		return err
+	}
+	if err := f.Truncate(0); err != nil {
+		f.Close()
+		return err
+	}
+	fd.f, fd.cacheID, fd.bitmap = f, id, nil
+	return nil
+}
+
+// saveStateLocked writes the cache presence record.
+func (fd *fileData) saveStateLocked(sync bool) error {
+	b := fd.s.db.NewBatch("cache state")
+	b.PutCacheState(fd.ino, fd.stateLocked())
+	return b.Commit(sync)
+}
+
+func (fd *fileData) stateLocked() *meta.CacheState {
+	return &meta.CacheState{CacheID: fd.cacheID, BlockSize: fd.s.cache.BlockSize(), Bitmap: fd.bitmap.Clone(), Dirty: fd.marked}
+}
+
+// markDirtyLocked notes that the content is about to change. A persisted
+// file's blocks stop being evictable; its cache state is marked dirty (and
+// synced) first, so that a crash before the commit does not leave a cache
+// file that silently disagrees with the UFS.
+func (fd *fileData) markDirtyLocked() error {
+	if fd.dirty {
+		return nil
+	}
+	if fd.persisted && fd.f != nil && !fd.marked {
+		fd.marked = true
+		if err := fd.saveStateLocked(true); err != nil {
+			fd.marked = false
+			return err
+		}
+	}
+	if fd.persisted {
+		bs := fd.s.cache.BlockSize()
+		for i := range nblocks(fd.size, bs) {
+			fd.s.cache.Forget(cache.Block{Ino: fd.ino, CacheID: fd.cacheID, Index: i})
+		}
+	}
+	fd.dirty = true
+	fd.persisted = false
+	return nil
+}
+
+// makeCleanLocked registers the present blocks as evictable, once the
+// content is in the UFS.
+func (fd *fileData) makeCleanLocked() {
+	if fd.f == nil || fd.dirty {
+		return
+	}
+	bs := fd.s.cache.BlockSize()
+	for i := range nblocks(fd.size, bs) {
+		if fd.bitmap.Has(i) {
+			fd.s.cache.AddClean(cache.Block{Ino: fd.ino, CacheID: fd.cacheID, Index: i}, blockLen(i, fd.size, bs))
+		}
+	}
+}
+
+// missingLocked lists the blocks overlapping [off, end) that are not
+// present; wait holds channels of blocks being fetched by someone else.
+func (fd *fileData) missingLocked(off, end int64) (missing []int64, wait []chan struct{}) {
+	bs := fd.s.cache.BlockSize()
+	if end > fd.size {
+		end = fd.size
+	}
+	for i := off / bs; i*bs < end; i++ {
+		if fd.bitmap.Has(i) {
+			continue
+		}
+		if ch, ok := fd.fetching[i]; ok {
+			wait = append(wait, ch)
+			continue
+		}
+		missing = append(missing, i)
+	}
+	return missing, wait
+}
+
+// fetch reads blocks from the UFS into the cache file, in parallel. Blocks
+// that someone else is fetching already are skipped; the caller re-checks.
+func (fd *fileData) fetch(ctx context.Context, blocks []int64) error {
+	s := fd.s
+	bs := s.cache.BlockSize()
+	fd.mu.Lock()
+	if !fd.src.ok {
+		fd.mu.Unlock()
+		return fmt.Errorf("%s: blocks %v are neither cached nor in the UFS: %w", inoStr(fd.ino), blocks, ErrIO)
+	}
+	if err := fd.ensureFileLocked(); err != nil {
+		fd.mu.Unlock()
+		return err
+	}
+	if fd.fetching == nil {
+		fd.fetching = map[int64]chan struct{}{}
+	}
+	var mine []int64
+	for _, i := range blocks {
+		if fd.bitmap.Has(i) || fd.fetching[i] != nil || i*bs >= fd.src.size {
+			continue
+		}
+		fd.fetching[i] = make(chan struct{})
+		mine = append(mine, i)
+	}
+	f, cacheID, src := fd.f, fd.cacheID, fd.src
+	fd.mu.Unlock()
+	if len(mine) == 0 {
+		return nil
+	}
+
+	m, err := s.mounts.get(src.mount)
+	results := make([]error, len(mine))
+	if err == nil {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, s.opts.FetchWorkers)
+		for j, i := range mine {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				results[j] = s.fetchBlock(ctx, m.ufs, src.key, src.size, f, i)
+			}()
+		}
+		wg.Wait()
+		if err = errors.Join(results...); err == nil {
+			err = f.Sync() // bytes on disk before the bitmap says so
+		}
+	}
+	fd.mu.Lock()
+	defer fd.mu.Unlock()
+	var got int64
+	for j, i := range mine {
+		ch := fd.fetching[i]
+		delete(fd.fetching, i)
+		close(ch)
+		if err == nil && results[j] == nil && fd.cacheID == cacheID {
+			fd.bitmap.Set(i)
+			got += blockLen(i, fd.size, bs)
+			if fd.persisted {
+				s.cache.AddClean(cache.Block{Ino: fd.ino, CacheID: cacheID, Index: i}, blockLen(i, fd.size, bs))
+			}
+		} else if results[j] == nil {
+			s.cache.Release(blockLen(i, src.size, bs)) // reserved in fetchBlock, not kept
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s: fetch from %s: %w", inoStr(fd.ino), src.key, err)
+	}
+	if got > 0 {
+		return fd.saveStateLocked(false)
+	}
+	return nil
+}
+
+// fetchBlock reads block i of the object into f, reserving its bytes in the
+// cache first.
+func (s *Store) fetchBlock(ctx context.Context, u ufs.UFS, key string, size int64, f *os.File, i int64) error {
+	bs := s.cache.BlockSize()
+	n := blockLen(i, size, bs)
+	if err := s.cache.Reserve(n); err != nil {
+		return err
+	}
+	buf := s.bufs.get(bs)
+	defer s.bufs.put(buf)
+	if err := ufs.ReadFull(ctx, u, key, i*bs, buf[:n]); err != nil {
+		s.cache.Release(n)
+		return fmt.Errorf("block %d: %w", i, err)
+	}
+	if _, err := f.WriteAt(buf[:n], i*bs); err != nil {
+		s.cache.Release(n)
+		return fmt.Errorf("block %d: write cache: %w", i, err)
+	}
+	return nil
+}
+
+// evictBlock is the cache's Evictor: it punches out one clean block.
+func (s *Store) evictBlock(b cache.Block) bool {
+	s.files.Lock()
+	fd, open := s.files.m[b.Ino]
+	if open {
+		fd.refs++
+	}
+	s.files.Unlock()
+	if !open {
+		var err error
+		if fd, err = s.acquire(b.Ino); err != nil {
+			return true // the file is gone; so is the block
+		}
+	}
+	defer s.release(fd)
+	if !fd.mu.TryLock() {
+		return false
+	}
+	defer fd.mu.Unlock()
+	if fd.cacheID != b.CacheID || !fd.bitmap.Has(b.Index) {
+		return true // stale entry
+	}
+	if fd.dirty || !fd.persisted || fd.exposed > 0 || fd.f == nil {
+		return false
+	}
+	bs := s.cache.BlockSize()
+	// The record must say "absent" before the bytes are gone.
+	fd.bitmap.Clear(b.Index)
+	if err := fd.saveStateLocked(true); err != nil {
+		fd.bitmap.Set(b.Index)
+		return false
+	}
+	if err := unix.Fallocate(int(fd.f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, b.Index*bs, bs); err != nil {
+		s.log.Warn("evict: punch hole", "ino", b.Ino, "block", b.Index, "err", err)
+	}
+	return true
+}
+
+// bufPool recycles block-sized buffers.
+type bufPool struct{ p sync.Pool }
+
+func (b *bufPool) get(n int64) []byte {
+	if v, ok := b.p.Get().(*[]byte); ok && int64(cap(*v)) >= n {
+		return (*v)[:n]
+	}
+	return make([]byte, n)
+}
+
+func (b *bufPool) put(buf []byte) { b.p.Put(&buf) }
+
+// setOpenMtime applies an explicit mtime to an open file, so that a later
+// commit of its writes does not bring the old one back.
+func (s *Store) setOpenMtime(ino uint64, mtime int64) {
+	s.files.Lock()
+	fd := s.files.m[ino]
+	s.files.Unlock()
+	if fd != nil {
+		fd.mu.Lock()
+		fd.mtime = mtime
+		fd.mu.Unlock()
+	}
+}

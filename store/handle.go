@@ -1,0 +1,593 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/hoardfs/hoard/store/cache"
+	"github.com/hoardfs/hoard/ufs"
+)
+
+const (
+	oExcl   = os.O_EXCL
+	oTrunc  = os.O_TRUNC
+	oAppend = os.O_APPEND
+	oAccess = os.O_RDONLY | os.O_WRONLY | os.O_RDWR
+)
+
+// Handle is an open file. Its methods are safe for concurrent use.
+type Handle struct {
+	s        *Store
+	fd       *fileData
+	ino      uint64
+	flags    int
+	readType ReadType
+	ctx      context.Context // origin and types of the opener
+	lastEnd  atomic.Int64    // end of the previous read, to spot sequential readers
+	exposed  atomic.Bool
+	released atomic.Bool
+}
+
+// Open opens file ino. flags are os.O_* flags: O_TRUNC truncates (a commit
+// point), O_APPEND makes every write append.
+func (s *Store) Open(ctx context.Context, ino uint64, flags int) (*Handle, error) {
+	n, err := s.inode(ino)
+	if err != nil {
+		return nil, opErr("open", inoStr(ino), err)
+	}
+	return s.openHandle(ctx, n, flags)
+}
+
+func (s *Store) openHandle(ctx context.Context, n *Inode, flags int) (*Handle, error) {
+	if n.Type == TypeDir {
+		return nil, opErr("open", inoStr(n.Ino), ErrIsDir)
+	}
+	if flags&oAccess != os.O_RDONLY || flags&oTrunc != 0 {
+		if err := s.writable(n); err != nil {
+			return nil, opErr("open", inoStr(n.Ino), err)
+		}
+	}
+	fd, err := s.acquire(n.Ino)
+	if err != nil {
+		return nil, opErr("open", inoStr(n.Ino), err)
+	}
+	h := &Handle{s: s, fd: fd, ino: n.Ino, flags: flags, readType: s.readTypeFor(ctx), ctx: ctx}
+	if flags&oTrunc != 0 && flags&oAccess != os.O_RDONLY {
+		if err := h.Truncate(ctx, 0); err != nil {
+			h.Release(ctx)
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// Ino is the inode number of the open file.
+func (h *Handle) Ino() uint64 { return h.ino }
+
+// Size is the current size, uncommitted writes included.
+func (h *Handle) Size() int64 {
+	h.fd.mu.RLock()
+	defer h.fd.mu.RUnlock()
+	return h.fd.size
+}
+
+// ReadAt implements io.ReaderAt.
+func (h *Handle) ReadAt(p []byte, off int64) (int, error) { return h.Read(h.ctx, p, off) }
+
+// Read reads up to len(p) bytes at off. Blocks not in the cache are fetched
+// from the UFS (and cached, unless the read type is NO_CACHE); a sequential
+// reader also starts fetching the blocks after the ones it asked for.
+func (h *Handle) Read(ctx context.Context, p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, opErr("read", inoStr(h.ino), ErrInvalid)
+	}
+	fd := h.fd
+	seq := h.lastEnd.Swap(off+int64(len(p))) == off
+	for attempt := 0; ; attempt++ {
+		fd.mu.RLock()
+		if off >= fd.size {
+			fd.mu.RUnlock()
+			return 0, io.EOF
+		}
+		end := min(off+int64(len(p)), fd.size)
+		missing, wait := fd.missingLocked(off, end)
+		if len(missing) == 0 && len(wait) == 0 {
+			n, err := fd.readLocked(p[:end-off], off)
+			fd.mu.RUnlock()
+			if seq && h.readType != NoCache {
+				h.readahead(end)
+			}
+			if err == nil && end < off+int64(len(p)) {
+				err = io.EOF
+			}
+			return n, err
+		}
+		srcOK := fd.src.ok
+		fd.mu.RUnlock()
+		if attempt > 100 {
+			return 0, opErr("read", inoStr(h.ino), fmt.Errorf("blocks keep vanishing: %w", ErrIO))
+		}
+		if !srcOK {
+			return 0, opErr("read", inoStr(h.ino), fmt.Errorf("blocks %v lost: %w", missing, ErrIO))
+		}
+		if h.readType == NoCache {
+			return h.readThrough(ctx, p[:end-off], off, end < off+int64(len(p)))
+		}
+		for _, ch := range wait {
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			}
+		}
+		if len(missing) > 0 {
+			if seq {
+				missing = h.withReadahead(missing)
+			}
+			if err := fd.fetch(ctx, missing); err != nil {
+				return 0, opErr("read", inoStr(h.ino), mapUFSErr(err))
+			}
+		}
+	}
+}
+
+// readLocked reads from the cache file; holes read as zeros.
+func (fd *fileData) readLocked(p []byte, off int64) (int, error) {
+	if fd.f == nil {
+		clear(p)
+		return len(p), nil
+	}
+	n, err := fd.f.ReadAt(p, off)
+	if err == io.EOF {
+		// The cache file is sparse and may be shorter than the file.
+		clear(p[n:])
+		n, err = len(p), nil
+	}
+	bs := fd.s.cache.BlockSize()
+	if fd.persisted {
+		for i := off / bs; i*bs < off+int64(len(p)); i++ {
+			fd.s.cache.Touch(cache.Block{Ino: fd.ino, CacheID: fd.cacheID, Index: i})
+		}
+	}
+	return n, err
+}
+
+// readThrough serves a NO_CACHE read straight from the UFS.
+func (h *Handle) readThrough(ctx context.Context, p []byte, off int64, eof bool) (int, error) {
+	fd := h.fd
+	fd.mu.RLock()
+	src := fd.src
+	fd.mu.RUnlock()
+	m, err := h.s.mounts.get(src.mount)
+	if err != nil {
+		return 0, opErr("read", inoStr(h.ino), err)
+	}
+	if err := ufs.ReadFull(ctx, m.ufs, src.key, off, p); err != nil {
+		return 0, opErr("read", inoStr(h.ino), mapUFSErr(err))
+	}
+	if eof {
+		return len(p), io.EOF
+	}
+	return len(p), nil
+}
+
+// withReadahead adds the blocks after the last missing one to a sequential
+// reader's fetch, so that they are asked for in parallel.
+func (h *Handle) withReadahead(missing []int64) []int64 {
+	last := missing[len(missing)-1]
+	for i := int64(1); i <= int64(h.s.opts.Readahead); i++ {
+		missing = append(missing, last+i)
+	}
+	return missing
+}
+
+// readahead starts fetching, in the background, the blocks that a
+// sequential reader reaching end will want next.
+func (h *Handle) readahead(end int64) {
+	fd, s := h.fd, h.s
+	bs := s.cache.BlockSize()
+	fd.mu.RLock()
+	missing, _ := fd.missingLocked(end, end+int64(s.opts.Readahead)*bs)
+	ok := fd.src.ok
+	fd.mu.RUnlock()
+	if len(missing) == 0 || !ok {
+		return
+	}
+	s.files.Lock()
+	fd.refs++ // keep it alive while fetching
+	s.files.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.release(fd)
+		if err := fd.fetch(s.closeCtx, missing); err != nil {
+			s.log.Debug("readahead", "ino", fd.ino, "err", err)
+		}
+	}()
+}
+
+// Write writes p at off (at the end with O_APPEND) and returns the offset
+// written at. The bytes are visible to every reader at once and durable at
+// the next commit point.
+func (h *Handle) Write(ctx context.Context, p []byte, off int64) (int, error) {
+	if h.flags&oAccess == os.O_RDONLY {
+		return 0, opErr("write", inoStr(h.ino), ErrBadFD)
+	}
+	if off < 0 {
+		return 0, opErr("write", inoStr(h.ino), ErrInvalid)
+	}
+	n, err := h.fd.write(ctx, p, off, h.flags&oAppend != 0)
+	return n, opErr("write", inoStr(h.ino), err)
+}
+
+// WriteAt implements io.WriterAt.
+func (h *Handle) WriteAt(p []byte, off int64) (int, error) { return h.Write(h.ctx, p, off) }
+
+func (fd *fileData) write(ctx context.Context, p []byte, off int64, appendMode bool) (int, error) {
+	s := fd.s
+	bs := s.cache.BlockSize()
+	for {
+		fd.mu.Lock()
+		if appendMode {
+			off = fd.size
+		}
+		end := off + int64(len(p))
+		// Partly overwritten blocks that hold data only the UFS has must be
+		// fetched first; wholly overwritten ones need not be. Blocks being
+		// fetched must land before we write over them.
+		var need []int64
+		var wait []chan struct{}
+		for _, i := range []int64{off / bs, (end - 1) / bs} {
+			if i*bs >= fd.size || fd.bitmap.Has(i) {
+				continue
+			}
+			if ch, ok := fd.fetching[i]; ok {
+				wait = append(wait, ch)
+			} else if off > i*bs || end < min((i+1)*bs, fd.size) {
+				need = append(need, i)
+			}
+		}
+		for i := off / bs; i*bs < end; i++ {
+			if ch, ok := fd.fetching[i]; ok {
+				wait = append(wait, ch)
+			}
+		}
+		// Extending past the end: the old last block must be whole first.
+		if off > fd.size && fd.size%bs != 0 && !fd.bitmap.Has(fd.size/bs) && fd.src.ok {
+			need = append(need, fd.size/bs)
+		}
+		if len(need) == 0 && len(wait) == 0 {
+			break
+		}
+		fd.mu.Unlock()
+		for _, ch := range wait {
+			<-ch
+		}
+		if len(need) > 0 {
+			if err := fd.fetch(ctx, need); err != nil {
+				return 0, mapUFSErr(err)
+			}
+		}
+	}
+	defer fd.mu.Unlock()
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if err := fd.markDirtyLocked(); err != nil {
+		return 0, err
+	}
+	if err := fd.ensureFileLocked(); err != nil {
+		return 0, err
+	}
+	end := off + int64(len(p))
+	newSize := max(fd.size, end)
+	from := min(off, fd.size) / bs
+	to := nblocks(newSize, bs)
+	before := accounted(fd.bitmap, fd.size, bs, from, to)
+	after := fd.bitmap.Clone()
+	for i := from; i < to; i++ {
+		after.Set(i) // written, or a hole between the old end and off
+	}
+	if err := s.cache.Reserve(accounted(after, newSize, bs, from, to) - before); err != nil {
+		return 0, err
+	}
+	n, err := fd.f.WriteAt(p, off)
+	if err != nil {
+		s.cache.Release(accounted(after, newSize, bs, from, to) - before)
+		if errors.Is(err, syscall.ENOSPC) {
+			return 0, fmt.Errorf("cache disk full: %w", ErrNoSpace)
+		}
+		return 0, err
+	}
+	fd.bitmap = after
+	fd.size = newSize
+	fd.mtime = nowNs()
+	fd.writes++
+	return n, nil
+}
+
+// Truncate sets the size; it is a commit point.
+func (h *Handle) Truncate(ctx context.Context, size int64) error {
+	if err := h.fd.truncate(ctx, size); err != nil {
+		return opErr("truncate", inoStr(h.ino), err)
+	}
+	return h.commit(ctx, false)
+}
+
+func (s *Store) truncate(ctx context.Context, ino uint64, size int64) error {
+	h, err := s.Open(ctx, ino, os.O_WRONLY)
+	if err != nil {
+		return err
+	}
+	defer h.Release(ctx)
+	return h.Truncate(ctx, size)
+}
+
+func (fd *fileData) truncate(ctx context.Context, size int64) error {
+	if size < 0 {
+		return ErrInvalid
+	}
+	s := fd.s
+	bs := s.cache.BlockSize()
+	// The block the new end falls in keeps some old bytes: it must be here.
+	for {
+		fd.mu.Lock()
+		i := size / bs
+		if size%bs == 0 || i*bs >= fd.size || fd.bitmap.Has(i) || !fd.src.ok {
+			break
+		}
+		fd.mu.Unlock()
+		if err := fd.fetch(ctx, []int64{i}); err != nil {
+			return mapUFSErr(err)
+		}
+	}
+	defer fd.mu.Unlock()
+	if err := fd.markDirtyLocked(); err != nil {
+		return err
+	}
+	if err := fd.ensureFileLocked(); err != nil {
+		return err
+	}
+	old := fd.size
+	if size == old {
+		fd.mtime = nowNs()
+		return nil
+	}
+	lo := min(old, size) / bs
+	hi := nblocks(max(old, size), bs)
+	before := accounted(fd.bitmap, old, bs, lo, hi)
+	after := fd.bitmap.Clone()
+	if size < old {
+		after.Truncate(nblocks(size, bs))
+	} else {
+		for i := lo; i < hi; i++ {
+			after.Set(i)
+		}
+	}
+	delta := accounted(after, size, bs, lo, hi) - before
+	if err := s.cache.Reserve(delta); err != nil {
+		return err
+	}
+	if err := fd.f.Truncate(size); err != nil {
+		s.cache.Release(delta)
+		return err
+	}
+	fd.bitmap, fd.size, fd.mtime = after, size, nowNs()
+	fd.writes++
+	return nil
+}
+
+// Flush commits the writes made so far (close(2) calls it). Errors of the
+// commit, and of the upload with CACHE_THROUGH and THROUGH, surface here.
+func (h *Handle) Flush(ctx context.Context) error { return h.commit(ctx, false) }
+
+// Fsync commits like Flush.
+func (h *Handle) Fsync(ctx context.Context) error { return h.commit(ctx, true) }
+
+// Release commits what is left and closes the handle.
+func (h *Handle) Release(ctx context.Context) error {
+	if h.released.Swap(true) {
+		return nil
+	}
+	err := h.commit(ctx, false)
+	if h.exposed.Load() {
+		h.fd.mu.Lock()
+		h.fd.exposed--
+		h.fd.mu.Unlock()
+	}
+	h.s.release(h.fd)
+	return err
+}
+
+// commit makes the file's uncommitted changes durable: the cache file is
+// synced, then the new size, mtime and version are committed with the
+// persist task in one synced batch. With CACHE_THROUGH and THROUGH the
+// upload runs before commit returns.
+func (h *Handle) commit(ctx context.Context, force bool) error {
+	fd, s := h.fd, h.s
+	fd.mu.Lock()
+	if fd.extWrite {
+		if err := fd.adoptExternalWritesLocked(); err != nil {
+			fd.mu.Unlock()
+			return opErr("commit", inoStr(h.ino), err)
+		}
+	}
+	if !fd.dirty {
+		fd.mu.Unlock()
+		return nil
+	}
+	writes := fd.writes
+	if fd.f != nil {
+		if err := fd.f.Sync(); err != nil {
+			fd.mu.Unlock()
+			return opErr("commit", inoStr(h.ino), fmt.Errorf("sync cache file: %w", err))
+		}
+	}
+	fd.mu.Unlock()
+
+	s.treeMu.Lock()
+	fd.mu.Lock()
+	if !fd.dirty {
+		fd.mu.Unlock()
+		s.treeMu.Unlock()
+		return nil
+	}
+	if fd.writes != writes && fd.f != nil {
+		if err := fd.f.Sync(); err != nil {
+			fd.mu.Unlock()
+			s.treeMu.Unlock()
+			return opErr("commit", inoStr(h.ino), err)
+		}
+	}
+	n, err := s.inode(h.ino)
+	if err != nil {
+		fd.mu.Unlock()
+		s.treeMu.Unlock()
+		return opErr("commit", inoStr(h.ino), err)
+	}
+	n.Size, n.Mtime = fd.size, fd.mtime
+	n.Ctime = nowNs()
+	n.Version++
+	n.ETag = ""
+	n.DataInUFS = false
+	n.State = NotPersisted
+	b := s.db.NewBatch("commit")
+	if n.Nlink > 0 {
+		if err := s.queuePersistLocked(b, n); err != nil {
+			b.Discard()
+			fd.mu.Unlock()
+			s.treeMu.Unlock()
+			return opErr("commit", inoStr(h.ino), err)
+		}
+	}
+	fd.marked = false
+	if fd.f != nil {
+		b.PutCacheState(h.ino, fd.stateLocked())
+	}
+	b.PutInode(n)
+	wait, err := b.CommitAsync()
+	if err == nil {
+		fd.dirty = false
+		fd.src.ok = false
+		fd.writeType = n.WriteType
+	}
+	fd.mu.Unlock()
+	s.treeMu.Unlock()
+	if err == nil {
+		err = wait()
+	}
+	if err != nil {
+		return opErr("commit", inoStr(h.ino), err)
+	}
+	s.feed.publish(Event{Kind: Changed, Ino: h.ino, Origin: originOf(ctx)})
+	switch n.WriteType {
+	case CacheThrough, Through:
+		if err := s.persist.now(ctx, h.ino); err != nil {
+			return opErr("commit", inoStr(h.ino), err)
+		}
+	default:
+		s.persist.kick()
+	}
+	return nil
+}
+
+// CacheFile returns the cache file when every block of the file is cached,
+// for serving it without the daemon (FUSE passthrough, sendfile). Until the
+// handle is released its blocks are not evicted. When writable is true the
+// caller may write through the file: the next commit adopts its size. ok is
+// false when the file is not wholly cached.
+func (h *Handle) CacheFile(writable bool) (f *os.File, ok bool, err error) {
+	fd := h.fd
+	fd.mu.Lock()
+	defer fd.mu.Unlock()
+	bs := h.s.cache.BlockSize()
+	if fd.size > 0 && !fd.bitmap.All(nblocks(fd.size, bs)) {
+		return nil, false, nil
+	}
+	if fd.f == nil {
+		if err := fd.ensureFileLocked(); err != nil {
+			return nil, false, err
+		}
+	}
+	if st, err := fd.f.Stat(); err == nil && st.Size() != fd.size {
+		// The kernel reads the file's own size: make it exact.
+		if err := fd.f.Truncate(fd.size); err != nil {
+			return nil, false, err
+		}
+	}
+	if writable {
+		if err := fd.markDirtyLocked(); err != nil {
+			return nil, false, err
+		}
+		fd.extWrite = true
+	}
+	if !h.exposed.Swap(true) {
+		fd.exposed++
+	}
+	return fd.f, true, nil
+}
+
+// OpenCacheFile opens a new descriptor of the cache file when the file is
+// wholly cached, for sendfile (which needs its own file offset). The file
+// stays pinned until the handle is released.
+func (h *Handle) OpenCacheFile() (*os.File, bool, error) {
+	f, ok, err := h.CacheFile(false)
+	if !ok || err != nil {
+		return nil, ok, err
+	}
+	nf, err := os.Open(f.Name())
+	if err != nil {
+		return nil, false, err
+	}
+	return nf, true, nil
+}
+
+// adoptExternalWritesLocked takes in what was written to the cache file
+// behind the store's back (passthrough): its size, and every block present.
+func (fd *fileData) adoptExternalWritesLocked() error {
+	st, err := fd.f.Stat()
+	if err != nil {
+		return err
+	}
+	bs := fd.s.cache.BlockSize()
+	newSize := st.Size()
+	oldAcc := accounted(fd.bitmap, fd.size, bs, 0, nblocks(fd.size, bs))
+	var bm cache.Bitmap
+	for i := range nblocks(newSize, bs) {
+		bm.Set(i)
+	}
+	newAcc := accounted(bm, newSize, bs, 0, nblocks(newSize, bs))
+	if newAcc > oldAcc {
+		fd.s.cache.Account(newAcc - oldAcc) // already on disk: over quota is possible
+	} else {
+		fd.s.cache.Release(oldAcc - newAcc)
+	}
+	if newSize != fd.size || st.ModTime().UnixNano() > fd.mtime {
+		fd.mtime = max(fd.mtime, st.ModTime().UnixNano())
+	}
+	fd.bitmap, fd.size = bm, newSize
+	fd.dirty = true
+	return nil
+}
+
+// mapUFSErr turns a UFS failure into the errno a caller should see.
+func mapUFSErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w: %w", syscall.EINTR, err)
+	case ufs.IsNotExist(err):
+		return fmt.Errorf("object vanished from the UFS: %v: %w", err, ErrStale)
+	case errors.Is(err, cache.ErrNoSpace), errors.Is(err, ErrNoSpace):
+		return err
+	case errors.Is(err, ErrIO):
+		return err
+	}
+	return fmt.Errorf("%v: %w", err, ErrIO)
+}

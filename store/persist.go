@@ -1,0 +1,582 @@
+package store
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hoardfs/hoard/store/meta"
+	"github.com/hoardfs/hoard/ufs"
+)
+
+// persister runs the durable persist queue: a dispatcher scans the queue in
+// order and hands runnable tasks to a pool of workers. Tasks of one inode run
+// one at a time in queue order (a delete of an old key waits for the persist
+// that copies from it). A failed task stays queued and is retried with
+// exponential backoff; nothing is ever dropped because of a UFS fault.
+type persister struct {
+	s      *Store
+	wake   chan struct{}
+	work   chan *meta.Task
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu struct {
+		sync.Mutex
+		busy    map[uint64]bool // inodes with a task running (0: none)
+		running map[uint64]bool // task seqs running
+		done    chan struct{}   // closed and replaced whenever a task finishes
+	}
+}
+
+func newPersister(s *Store) *persister {
+	p := &persister{s: s, wake: make(chan struct{}, 1), work: make(chan *meta.Task)}
+	p.ctx, p.cancel = context.WithCancel(s.closeCtx)
+	p.mu.busy = map[uint64]bool{}
+	p.mu.running = map[uint64]bool{}
+	p.mu.done = make(chan struct{})
+	return p
+}
+
+func (p *persister) start() {
+	for range p.s.opts.PersistWorkers {
+		p.wg.Add(1)
+		go p.worker()
+	}
+	p.wg.Add(1)
+	go p.dispatch()
+	p.kick()
+}
+
+func (p *persister) stop() {
+	p.cancel()
+	p.wg.Wait()
+}
+
+// kick wakes the dispatcher: new tasks are queued.
+func (p *persister) kick() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (p *persister) dispatch() {
+	defer p.wg.Done()
+	for {
+		next := p.scan()
+		timer := time.NewTimer(next)
+		select {
+		case <-p.ctx.Done():
+			timer.Stop()
+			return
+		case <-p.wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// scan hands every runnable task to the workers and returns how long to
+// sleep before the earliest backed-off task is due.
+func (p *persister) scan() time.Duration {
+	next := time.Minute
+	now := time.Now().UnixNano()
+	blocked := map[uint64]bool{} // inodes with an earlier task pending
+	for t, err := range p.s.db.Tasks(0) {
+		if err != nil {
+			p.s.log.Error("persist queue: unreadable task", "err", err)
+			return time.Second
+		}
+		if t.Ino != 0 && blocked[t.Ino] {
+			continue
+		}
+		if t.Ino != 0 {
+			blocked[t.Ino] = true
+		}
+		p.mu.Lock()
+		skip := p.mu.running[t.Seq] || (t.Ino != 0 && p.mu.busy[t.Ino])
+		p.mu.Unlock()
+		if skip {
+			continue
+		}
+		if t.NextAttempt > now {
+			next = min(next, time.Duration(t.NextAttempt-now))
+			continue
+		}
+		p.mu.Lock()
+		p.mu.running[t.Seq] = true
+		if t.Ino != 0 {
+			p.mu.busy[t.Ino] = true
+		}
+		p.mu.Unlock()
+		select {
+		case p.work <- t:
+		case <-p.ctx.Done():
+			return 0
+		}
+	}
+	return next
+}
+
+func (p *persister) worker() {
+	defer p.wg.Done()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case t := <-p.work:
+			err := p.s.runTask(p.ctx, t)
+			p.finish(t, err)
+		}
+	}
+}
+
+// finish records the outcome of a task: done tasks leave the queue, failed
+// ones are rescheduled with backoff.
+func (p *persister) finish(t *meta.Task, err error) {
+	s := p.s
+	if err != nil && p.ctx.Err() == nil {
+		t.Attempts++
+		t.LastError = err.Error()
+		backoff := s.opts.RetryBase << min(t.Attempts-1, 20)
+		if backoff > s.opts.RetryMax || backoff <= 0 {
+			backoff = s.opts.RetryMax
+		}
+		backoff = backoff/2 + rand.N(backoff/2+1)
+		t.NextAttempt = time.Now().Add(backoff).UnixNano()
+		s.log.Warn("persist task failed; will retry", "task", t.Kind, "ino", t.Ino, "key", t.Key,
+			"attempt", t.Attempts, "retry_in", backoff.Round(time.Millisecond), "err", err)
+		b := s.db.NewBatch("task retry")
+		if _, gerr := s.db.Task(t.Seq); gerr == nil {
+			b.UpdateTask(t)
+		}
+		if cerr := b.Commit(false); cerr != nil {
+			s.log.Error("persist queue", "err", cerr)
+		}
+	}
+	p.mu.Lock()
+	delete(p.mu.running, t.Seq)
+	if t.Ino != 0 {
+		delete(p.mu.busy, t.Ino)
+	}
+	close(p.mu.done)
+	p.mu.done = make(chan struct{})
+	p.mu.Unlock()
+	p.kick()
+}
+
+// now persists ino's queued tasks at once, in the caller's goroutine, for
+// CACHE_THROUGH and THROUGH commits; the first failure is returned (the
+// task stays queued and the workers retry it).
+func (p *persister) now(ctx context.Context, ino uint64) error {
+	for {
+		p.mu.Lock()
+		if p.mu.busy[ino] {
+			done := p.mu.done
+			p.mu.Unlock()
+			select {
+			case <-done:
+				continue
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		var task *meta.Task
+		for t, err := range p.s.db.Tasks(0) {
+			if err == nil && t.Ino == ino {
+				task = t
+				break
+			}
+		}
+		if task == nil {
+			p.mu.Unlock()
+			return nil
+		}
+		p.mu.busy[ino] = true
+		p.mu.running[task.Seq] = true
+		p.mu.Unlock()
+		err := p.s.runTask(ctx, task)
+		p.finish(task, err)
+		if err != nil {
+			return mapUFSErr(err)
+		}
+	}
+}
+
+// runTask executes one task and, when it succeeded, removes it from the
+// queue in the same batch that records its effect.
+func (s *Store) runTask(ctx context.Context, t *meta.Task) error {
+	switch t.Kind {
+	case meta.TaskPersist:
+		return s.runPersist(ctx, t)
+	case meta.TaskMarker:
+		return s.runMarker(ctx, t)
+	case meta.TaskDelete:
+		return s.runDelete(ctx, t)
+	}
+	s.log.Error("persist queue: unknown task kind; dropping", "kind", t.Kind, "seq", t.Seq)
+	return s.finishTask(t, nil)
+}
+
+// finishTask removes t from the queue, applying fn's changes in the same
+// batch (under treeMu).
+func (s *Store) finishTask(t *meta.Task, fn func(b *meta.Batch) error) error {
+	s.treeMu.Lock()
+	defer s.treeMu.Unlock()
+	b := s.db.NewBatch("task done")
+	if fn != nil {
+		if err := fn(b); err != nil {
+			b.Discard()
+			return err
+		}
+	}
+	b.DeleteTask(t)
+	return b.Commit(true)
+}
+
+// linkKeys is every UFS key that file n must be persisted under: one per
+// link. A file whose last link is gone has none.
+func (s *Store) linkKeys(m *mountEntry, n *Inode) ([]string, error) {
+	var keys []string
+	for _, l := range s.db.Links(n.Ino) {
+		k, err := s.ufsKey(m, l.Parent, l.Name, false)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+func (s *Store) runPersist(ctx context.Context, t *meta.Task) error {
+	n, err := s.db.Inode(t.Ino)
+	if errors.Is(err, meta.ErrNotFound) {
+		return s.finishTask(t, nil) // deleted since
+	}
+	if err != nil {
+		return err
+	}
+	if n.Nlink == 0 || n.Type != TypeFile {
+		return s.finishTask(t, nil)
+	}
+	m, err := s.mounts.get(n.Mount)
+	if err != nil {
+		return err
+	}
+	if m.ReadOnly {
+		return s.finishTask(t, nil)
+	}
+	keys, err := s.linkKeys(m, n)
+	if err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return s.finishTask(t, nil)
+	}
+	if n.State == Persisted && n.DataInUFS && len(keys) == 1 && keys[0] == n.UFS.Key {
+		return s.finishTask(t, nil) // already there
+	}
+
+	var info ufs.ObjectInfo
+	var etag string
+	version := n.Version
+	primary := keys[0]
+	if n.DataInUFS && n.UFS.Key != "" && !s.isDirty(n.Ino) {
+		// The bytes are in the UFS already, under an old key: copy there.
+		for _, k := range keys {
+			if k == n.UFS.Key {
+				continue
+			}
+			if info, err = m.ufs.Copy(ctx, n.UFS.Key, k); err != nil {
+				return fmt.Errorf("copy %s to %s: %w", n.UFS.Key, k, err)
+			}
+		}
+		if info.Key == "" {
+			info = ufs.ObjectInfo{Key: primary, ETag: n.UFS.ETag, Size: n.UFS.Size, ModTime: time.Unix(0, n.UFS.Mtime)}
+		}
+		etag = n.ETag
+	} else {
+		if info, etag, version, err = s.upload(ctx, m, n.Ino, keys); err != nil {
+			return err
+		}
+	}
+	info.Key = primary
+	if info.Key == "" {
+		info.Key = primary
+	}
+	var through bool
+	err = s.finishTask(t, func(b *meta.Batch) error {
+		cur, err := s.db.Inode(t.Ino)
+		if err != nil {
+			return nil // deleted while uploading; a delete task follows
+		}
+		if cur.Version != version {
+			return nil // changed while uploading; its own task follows
+		}
+		cur.State = Persisted
+		cur.DataInUFS = true
+		cur.UFS = meta.Fingerprint{Key: info.Key, ETag: info.ETag, Size: info.Size, Mtime: info.ModTime.UnixNano()}
+		if cur.ETag == "" {
+			cur.ETag = etag
+		}
+		b.PutInode(cur)
+		through = cur.WriteType == Through
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.markPersisted(t.Ino, version, info, through)
+	s.feed.publish(Event{Kind: Changed, Ino: t.Ino, Origin: "persist"})
+	return nil
+}
+
+func (s *Store) isDirty(ino uint64) bool {
+	s.files.Lock()
+	fd := s.files.m[ino]
+	s.files.Unlock()
+	if fd == nil {
+		return false
+	}
+	fd.mu.RLock()
+	defer fd.mu.RUnlock()
+	return fd.dirty
+}
+
+// upload streams the file's content from the cache to every key. It returns
+// the version it uploaded: if a writer changes the file meanwhile, the
+// upload may be torn, so the caller only records it when the version is
+// still current (the writer's commit queues a new upload).
+func (s *Store) upload(ctx context.Context, m *mountEntry, ino uint64, keys []string) (ufs.ObjectInfo, string, uint64, error) {
+	n, err := s.db.Inode(ino)
+	if err != nil {
+		return ufs.ObjectInfo{}, "", 0, err
+	}
+	h, err := s.Open(ctx, ino, 0)
+	if err != nil {
+		return ufs.ObjectInfo{}, "", 0, err
+	}
+	defer h.Release(ctx)
+	h.readType = CachePromote
+	size := n.Size
+	var info ufs.ObjectInfo
+	var etag string
+	for _, k := range keys {
+		sum := md5.New()
+		r := io.TeeReader(io.NewSectionReader(ctxReaderAt{ctx, h}, 0, size), sum)
+		info, err = m.ufs.Put(ctx, k, r, size)
+		if err != nil {
+			return ufs.ObjectInfo{}, "", 0, fmt.Errorf("upload %s: %w", k, err)
+		}
+		etag = hex.EncodeToString(sum.Sum(nil))
+	}
+	return info, etag, n.Version, nil
+}
+
+type ctxReaderAt struct {
+	ctx context.Context
+	h   *Handle
+}
+
+func (r ctxReaderAt) ReadAt(p []byte, off int64) (int, error) { return r.h.Read(r.ctx, p, off) }
+
+// markPersisted makes an open file's blocks clean once its content is in
+// the UFS; THROUGH files drop them at once.
+func (s *Store) markPersisted(ino, version uint64, info ufs.ObjectInfo, through bool) {
+	s.files.Lock()
+	fd := s.files.m[ino]
+	if fd != nil {
+		fd.refs++
+	}
+	s.files.Unlock()
+	if fd == nil {
+		if through {
+			s.dropCache(ino)
+		} else {
+			s.cleanClosed(ino)
+		}
+		return
+	}
+	defer s.release(fd)
+	fd.mu.Lock()
+	defer fd.mu.Unlock()
+	n, err := s.db.Inode(ino)
+	if err != nil || n.Version != version || fd.dirty {
+		return
+	}
+	fd.persisted = true
+	fd.src.ok, fd.src.mount, fd.src.key, fd.src.size = true, n.Mount, info.Key, info.Size
+	fd.makeCleanLocked()
+}
+
+// cleanClosed registers the blocks of a file that is not open as clean.
+func (s *Store) cleanClosed(ino uint64) {
+	fd, err := s.acquire(ino)
+	if err != nil {
+		return
+	}
+	defer s.release(fd)
+	fd.mu.Lock()
+	fd.makeCleanLocked()
+	fd.mu.Unlock()
+}
+
+// dropCache removes the cached bytes of a persisted file that is not open.
+func (s *Store) dropCache(ino uint64) {
+	s.treeMu.Lock()
+	defer s.treeMu.Unlock()
+	s.files.Lock()
+	defer s.files.Unlock()
+	if _, open := s.files.m[ino]; open {
+		return
+	}
+	n, err := s.db.Inode(ino)
+	if err != nil || n.State != Persisted {
+		return
+	}
+	s.dropCacheFileLocked(ino)
+	b := s.db.NewBatch("drop cache")
+	b.DeleteCacheState(ino)
+	if err := b.Commit(false); err != nil {
+		s.log.Error("drop cache", "ino", ino, "err", err)
+	}
+}
+
+func (s *Store) runMarker(ctx context.Context, t *meta.Task) error {
+	n, err := s.db.Inode(t.Ino)
+	if errors.Is(err, meta.ErrNotFound) || (err == nil && n.Type != TypeDir) {
+		return s.finishTask(t, nil)
+	}
+	if err != nil {
+		return err
+	}
+	m, err := s.mounts.get(n.Mount)
+	if err != nil {
+		return err
+	}
+	if n.Parent == 0 || m.ReadOnly {
+		return s.finishTask(t, nil)
+	}
+	key, err := s.ufsKey(m, n.Parent, n.Name, true)
+	if err != nil {
+		if errors.Is(err, ErrStale) {
+			return s.finishTask(t, nil)
+		}
+		return err
+	}
+	if key != "/" && key != "" {
+		if _, err := m.ufs.Put(ctx, key, strings.NewReader(""), 0); err != nil {
+			return fmt.Errorf("marker %s: %w", key, err)
+		}
+	}
+	return s.finishTask(t, func(b *meta.Batch) error {
+		cur, err := s.db.Inode(t.Ino)
+		if err == nil && cur.State != Persisted {
+			cur.State = Persisted
+			b.PutInode(cur)
+		}
+		return nil
+	})
+}
+
+func (s *Store) runDelete(ctx context.Context, t *meta.Task) error {
+	m, err := s.mounts.get(t.Mount)
+	if err != nil {
+		return s.finishTask(t, nil) // the mount is gone; its UFS is not ours to touch
+	}
+	if s.keyIsLive(ctx, m, t.Key) {
+		return s.finishTask(t, nil)
+	}
+	if err := m.ufs.Delete(ctx, t.Key); err != nil {
+		return fmt.Errorf("delete %s: %w", t.Key, err)
+	}
+	return s.finishTask(t, nil)
+}
+
+// keyIsLive reports whether the namespace has an entry at key in mount m
+// again (a file for a plain key, a directory for a key ending in "/"), in
+// which case its old object must not be deleted: the entry's own persist
+// writes it.
+func (s *Store) keyIsLive(ctx context.Context, m *mountEntry, key string) bool {
+	dir := strings.HasSuffix(key, "/")
+	p := strings.TrimSuffix(m.Path, "/") + "/" + strings.TrimSuffix(key, "/")
+	parts, err := SplitPath(p)
+	if err != nil {
+		return false
+	}
+	cur := RootIno
+	var de meta.Dentry
+	for _, name := range parts {
+		if de, err = s.db.Lookup(cur, name); err != nil {
+			return false
+		}
+		cur = de.Ino
+	}
+	if dir {
+		return de.Type == TypeDir
+	}
+	return de.Type == TypeFile
+}
+
+// QueueStats describes the persist queue.
+type QueueStats struct {
+	Depth      int
+	OldestAge  time.Duration
+	Failing    int // tasks that failed at least once
+	LastErrors []string
+}
+
+// Queue reports the persist queue's depth and failures.
+func (s *Store) Queue() QueueStats {
+	var q QueueStats
+	now := time.Now()
+	for t, err := range s.db.Tasks(0) {
+		if err != nil {
+			break
+		}
+		if q.Depth == 0 {
+			q.OldestAge = now.Sub(time.Unix(0, t.Created))
+		}
+		q.Depth++
+		if t.Attempts > 0 {
+			q.Failing++
+			if len(q.LastErrors) < 10 {
+				q.LastErrors = append(q.LastErrors, t.LastError)
+			}
+		}
+	}
+	return q
+}
+
+// WaitPersisted blocks until the persist queue is empty or ctx ends.
+func (s *Store) WaitPersisted(ctx context.Context) error {
+	for {
+		empty := true
+		for range s.db.Tasks(0) {
+			empty = false
+			break
+		}
+		if empty {
+			return nil
+		}
+		s.persist.mu.Lock()
+		done := s.persist.mu.done
+		s.persist.mu.Unlock()
+		s.persist.kick()
+		select {
+		case <-done:
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
