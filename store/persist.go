@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/hoardfs/hoard/store/cache"
 	"github.com/hoardfs/hoard/store/meta"
 	"github.com/hoardfs/hoard/ufs"
 )
@@ -282,8 +284,32 @@ func (s *Store) runPersist(ctx context.Context, t *meta.Task) error {
 	if len(keys) == 0 {
 		return s.finishTask(t, nil)
 	}
+	// Writers of one key take turns: otherwise an upload to a path the file
+	// was just renamed away from could land after the upload of the file
+	// that took the path.
+	locked := keys
+	if n.DataInUFS && n.UFS.Key != "" {
+		locked = append(slices.Clone(keys), n.UFS.Key)
+	}
+	unlock := s.keyLocks.lock(m.ID, locked)
+	defer unlock()
+	if n, err = s.db.Inode(t.Ino); err != nil {
+		return ufs.Retryable(err)
+	}
+	if now, err := s.linkKeys(m, n); err != nil || !slices.Equal(now, keys) ||
+		(n.DataInUFS && n.UFS.Key != "" && !slices.Contains(locked, n.UFS.Key)) {
+		return ufs.Retryable(fmt.Errorf("inode %d moved while its persist started", n.Ino))
+	}
 	if n.State == Persisted && n.DataInUFS && len(keys) == 1 && keys[0] == n.UFS.Key {
 		return s.finishTask(t, nil) // already there
+	}
+	for _, k := range keys {
+		if err := s.protectSource(ctx, m, k, n.Ino, false); err != nil {
+			return err
+		}
+	}
+	if n, err = s.db.Inode(t.Ino); err != nil {
+		return ufs.Retryable(err)
 	}
 
 	var info ufs.ObjectInfo
@@ -292,6 +318,7 @@ func (s *Store) runPersist(ctx context.Context, t *meta.Task) error {
 	primary := keys[0]
 	if n.DataInUFS && n.UFS.Key != "" && !s.isDirty(n.Ino) {
 		// The bytes are in the UFS already, under an old key: copy there.
+		info = ufs.ObjectInfo{ETag: n.UFS.ETag, Size: n.UFS.Size, ModTime: time.Unix(0, n.UFS.Mtime)}
 		for _, k := range keys {
 			if k == n.UFS.Key {
 				continue
@@ -300,27 +327,22 @@ func (s *Store) runPersist(ctx context.Context, t *meta.Task) error {
 				return fmt.Errorf("copy %s to %s: %w", n.UFS.Key, k, err)
 			}
 		}
-		if info.Key == "" {
-			info = ufs.ObjectInfo{Key: primary, ETag: n.UFS.ETag, Size: n.UFS.Size, ModTime: time.Unix(0, n.UFS.Mtime)}
-		}
 		etag = n.ETag
-	} else {
-		if info, etag, version, err = s.upload(ctx, m, n.Ino, keys); err != nil {
-			return err
-		}
+	} else if info, etag, version, err = s.upload(ctx, m, n.Ino, keys); err != nil {
+		return err
 	}
 	info.Key = primary
-	if info.Key == "" {
-		info.Key = primary
-	}
 	var through bool
 	err = s.finishTask(t, func(b *meta.Batch) error {
 		cur, err := s.db.Inode(t.Ino)
 		if err != nil {
 			return nil // deleted while uploading; a delete task follows
 		}
-		if cur.Version != version {
-			return nil // changed while uploading; its own task follows
+		if now, err := s.linkKeys(m, cur); cur.Version != version || err != nil || !slices.Equal(now, keys) {
+			return nil // changed or moved while uploading; its own task follows
+		}
+		if src, err := s.db.Source(cur.Mount, cur.UFS.Key); err == nil && src == cur.Ino {
+			b.DeleteSource(cur.Mount, cur.UFS.Key)
 		}
 		cur.State = Persisted
 		cur.DataInUFS = true
@@ -493,13 +515,126 @@ func (s *Store) runDelete(ctx context.Context, t *meta.Task) error {
 	if err != nil {
 		return s.finishTask(t, nil) // the mount is gone; its UFS is not ours to touch
 	}
+	unlock := s.keyLocks.lock(m.ID, []string{t.Key})
+	defer unlock()
 	if s.keyIsLive(ctx, m, t.Key) {
 		return s.finishTask(t, nil)
+	}
+	if err := s.protectSource(ctx, m, t.Key, t.Ino, true); err != nil {
+		return err
 	}
 	if err := m.ufs.Delete(ctx, t.Key); err != nil {
 		return fmt.Errorf("delete %s: %w", t.Key, err)
 	}
+	if m.ufs.Capabilities().ImplicitDirs {
+		s.pruneEmptyParents(ctx, m, t.Key)
+	}
 	return s.finishTask(t, nil)
+}
+
+// protectSource is called before key is overwritten or deleted by a task of
+// inode self. If another file (or, for a delete, self) still has its only
+// copy of its bytes at key (it was renamed away and not yet persisted under
+// its new key), those bytes are fetched into the cache first, where they are
+// pinned until that file's persist uploads them: a rename chain such as
+// a->tmp, b->a, tmp->b never loses data, whatever order the workers run in.
+func (s *Store) protectSource(ctx context.Context, m *mountEntry, key string, self uint64, deleting bool) error {
+	dep, err := s.db.Source(m.ID, key)
+	switch {
+	case errors.Is(err, meta.ErrNotFound) || (err == nil && dep == self && !deleting):
+		dep = 0
+	case err != nil:
+		return err
+	}
+	if dep == 0 && deleting {
+		if n, err := s.db.Inode(self); err == nil && n.DataInUFS && n.UFS.Key == key {
+			dep = self
+		}
+	}
+	if dep == 0 {
+		return nil
+	}
+	fd, err := s.acquire(dep)
+	if err != nil {
+		// The file is gone: nothing depends on key any more.
+		return s.dropSource(m.ID, key, dep)
+	}
+	defer s.release(fd)
+	fd.mu.RLock()
+	missing, _ := fd.missingLocked(0, fd.size)
+	fd.mu.RUnlock()
+	if len(missing) > 0 {
+		if err := fd.fetch(ctx, missing); err != nil {
+			return fmt.Errorf("save bytes of inode %d from %s before overwriting it: %w", dep, key, err)
+		}
+	}
+	fd.mu.RLock()
+	missing, wait := fd.missingLocked(0, fd.size)
+	fd.mu.RUnlock()
+	if len(missing)+len(wait) > 0 {
+		return ufs.Retryable(fmt.Errorf("inode %d still reads from %s", dep, key))
+	}
+	// Now wholly cached and pinned: it no longer needs key.
+	s.treeMu.Lock()
+	defer s.treeMu.Unlock()
+	fd.mu.Lock()
+	defer fd.mu.Unlock()
+	b := s.db.NewBatch("protect source")
+	if d, err := s.db.Source(m.ID, key); err == nil && d == dep {
+		b.DeleteSource(m.ID, key)
+	}
+	if n, err := s.db.Inode(dep); err == nil && n.DataInUFS && n.UFS.Key == key {
+		n.DataInUFS = false
+		if n.State == Persisted {
+			n.State = ToBePersisted // its bytes are about to leave the UFS
+		}
+		b.PutInode(n)
+		fd.src.ok = false
+		fd.persisted = false
+		bs := s.cache.BlockSize()
+		for i := range nblocks(fd.size, bs) {
+			s.cache.Forget(cache.Block{Ino: fd.ino, CacheID: fd.cacheID, Index: i})
+		}
+	}
+	return b.Commit(true)
+}
+
+func (s *Store) dropSource(mount uint32, key string, ino uint64) error {
+	s.treeMu.Lock()
+	defer s.treeMu.Unlock()
+	b := s.db.NewBatch("drop source")
+	if dep, err := s.db.Source(mount, key); err == nil && dep == ino {
+		b.DeleteSource(mount, key)
+	}
+	return b.Commit(false)
+}
+
+// pruneEmptyParents removes the directories above a deleted key that are
+// left empty, on a UFS where every directory is a marker (a local disk):
+// there an empty directory would come back as a directory at the next
+// listing. Directories still in the namespace stay; a non-empty directory's
+// marker delete is a no-op.
+func (s *Store) pruneEmptyParents(ctx context.Context, m *mountEntry, key string) {
+	k := strings.TrimSuffix(key, "/")
+	for {
+		i := strings.LastIndexByte(k, '/')
+		if i < 0 {
+			return
+		}
+		k = k[:i]
+		dir := k + "/"
+		unlock := s.keyLocks.lock(m.ID, []string{dir})
+		live := s.keyIsLive(ctx, m, dir)
+		if !live {
+			if err := m.ufs.Delete(ctx, dir); err != nil {
+				s.log.Debug("prune empty UFS directory", "key", dir, "err", err)
+			}
+		}
+		unlock()
+		if live {
+			return
+		}
+	}
 }
 
 // keyIsLive reports whether the namespace has an entry at key in mount m
@@ -578,5 +713,57 @@ func (s *Store) WaitPersisted(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	}
+}
+
+// keyLocks serializes the tasks that write or delete one UFS key.
+type keyLocks struct {
+	mu sync.Mutex
+	m  map[string]*keyLock
+}
+
+type keyLock struct {
+	sync.Mutex
+	refs int
+}
+
+// lock takes the locks of keys in mount, in sorted order so that two
+// callers never deadlock, and returns the function that releases them.
+func (k *keyLocks) lock(mount uint32, keys []string) func() {
+	ids := make([]string, 0, len(keys))
+	for _, key := range keys {
+		ids = append(ids, fmt.Sprintf("%d\x00%s", mount, key))
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	locks := make([]*keyLock, len(ids))
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyLock{}
+	}
+	for i, id := range ids {
+		l := k.m[id]
+		if l == nil {
+			l = &keyLock{}
+			k.m[id] = l
+		}
+		l.refs++
+		locks[i] = l
+	}
+	k.mu.Unlock()
+	for _, l := range locks {
+		l.Lock()
+	}
+	return func() {
+		for _, l := range locks {
+			l.Unlock()
+		}
+		k.mu.Lock()
+		for i, id := range ids {
+			if locks[i].refs--; locks[i].refs == 0 {
+				delete(k.m, id)
+			}
+		}
+		k.mu.Unlock()
 	}
 }

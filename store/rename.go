@@ -306,6 +306,10 @@ func (s *Store) queueMovedLocked(b *meta.Batch, n *Inode, oldKey string) error {
 		if err := s.queuePersistLocked(b, n); err != nil {
 			return err
 		}
+		if n.DataInUFS && n.UFS.Key == oldKey {
+			// Until its persist, the file's bytes may exist only at oldKey.
+			b.PutSource(n.Mount, oldKey, n.Ino)
+		}
 		b.PutInode(n)
 		return b.AddTask(&meta.Task{Kind: meta.TaskDelete, Ino: n.Ino, Mount: n.Mount, Key: oldKey})
 	case TypeDir:

@@ -116,6 +116,7 @@ type Store struct {
 	syncs    flightGroup // one UFS listing merge per directory at a time
 	names    nameCache
 	bufs     bufPool
+	keyLocks keyLocks
 	closeCtx context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup

@@ -139,6 +139,16 @@ func (b *Batch) DeleteTask(t *Task) {
 	}
 }
 
+// PutSource records that file ino reads its bytes from key in mount until
+// it is persisted under its new key: nothing may overwrite or delete key
+// before that.
+func (b *Batch) PutSource(mount uint32, key string, ino uint64) {
+	b.set(sourceKey(mount, key), u64(nil, ino))
+}
+
+// DeleteSource removes a source record.
+func (b *Batch) DeleteSource(mount uint32, key string) { b.del(sourceKey(mount, key)) }
+
 // PutMount writes a mount table entry.
 func (b *Batch) PutMount(m *Mount) { b.set(mountKey(m.Path), m.encode()) }
 

@@ -313,6 +313,19 @@ func (d *DB) Tombstoned(mount uint32, key string) bool {
 	return err == nil
 }
 
+// Source returns the file that depends on key in mount (see PutSource), or
+// ErrNotFound.
+func (d *DB) Source(mount uint32, key string) (uint64, error) {
+	v, err := d.get(sourceKey(mount, key))
+	if err != nil {
+		return 0, err
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("%w: source record", ErrCorrupt)
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
 // Mounts lists the mount table in path order.
 func (d *DB) Mounts() ([]*Mount, error) {
 	var out []*Mount

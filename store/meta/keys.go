@@ -18,6 +18,8 @@ import (
 //	'q' seq(8)                        -> Task of the persist queue, executed in seq order
 //	'Q' ino(8) seq(8)                 -> (empty) index of pending tasks by inode
 //	't' mount(4) ufskey               -> seq(8) tombstone: a UFS key whose delete is queued
+//	's' mount(4) ufskey               -> ino(8): the file whose only copy of its bytes is this
+//	                                     UFS key, from before a rename, until its persist
 //	'm' path                          -> Mount
 //	'u' uploadID                      -> multipart upload state (gateway staging)
 //
@@ -33,6 +35,7 @@ const (
 	prefixTask      = 'q'
 	prefixTaskIno   = 'Q'
 	prefixTombstone = 't'
+	prefixSource    = 's'
 	prefixMount     = 'm'
 	prefixUpload    = 'u'
 )
@@ -78,6 +81,11 @@ func taskInoKey(ino, seq uint64) []byte { return u64(taskInoPrefix(ino), seq) }
 
 func tombstoneKey(mount uint32, key string) []byte {
 	b := binary.BigEndian.AppendUint32([]byte{prefixTombstone}, mount)
+	return append(b, key...)
+}
+
+func sourceKey(mount uint32, key string) []byte {
+	b := binary.BigEndian.AppendUint32([]byte{prefixSource}, mount)
 	return append(b, key...)
 }
 
