@@ -447,3 +447,16 @@ func (s *Store) setOpenMtime(ino uint64, mtime int64) {
 		fd.mu.Unlock()
 	}
 }
+
+// dropCacheLocked forgets the cached bytes: the accounting, the cache file
+// (open descriptors elsewhere keep it readable) and the presence record,
+// which the caller deletes or replaces in its batch.
+func (fd *fileData) dropCacheLocked() {
+	s := fd.s
+	s.unaccount(fd.ino, fd.cacheID, fd.bitmap, fd.size)
+	if fd.f != nil {
+		s.cache.Remove(fd.ino, fd.cacheID)
+	}
+	fd.closeFile()
+	fd.bitmap, fd.cacheID = nil, 0
+}

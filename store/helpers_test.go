@@ -66,6 +66,13 @@ func (e *env) open() {
 		e.t.Fatal(err)
 	}
 	e.s = s
+	// List the root once, as any first access does, so that tests which
+	// take the UFS down have a listing to go on with.
+	for _, err := range s.ReadDir(bg, RootIno, "") {
+		if err != nil {
+			e.t.Fatal(err)
+		}
+	}
 }
 
 // restart closes the store and opens it again on the same directories.

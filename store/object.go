@@ -285,11 +285,7 @@ func (s *Store) commitStaged(ctx context.Context, parent uint64, name string, st
 	s.files.Unlock()
 	if fd != nil {
 		fd.mu.Lock()
-		s.unaccount(fd.ino, fd.cacheID, fd.bitmap, fd.size)
-		if fd.f != nil {
-			s.cache.Remove(fd.ino, fd.cacheID)
-		}
-		fd.closeFile()
+		fd.dropCacheLocked()
 		fd.f, fd.cacheID, fd.bitmap = st.f, st.id, bm
 		fd.size, fd.mtime = n.Size, n.Mtime
 		fd.dirty, fd.marked, fd.extWrite, fd.persisted = false, false, false, false

@@ -437,6 +437,15 @@ func (s *Store) markPersisted(ino, version uint64, info ufs.ObjectInfo, through 
 	}
 	fd.persisted = true
 	fd.src.ok, fd.src.mount, fd.src.key, fd.src.size = true, n.Mount, info.Key, info.Size
+	if through && fd.exposed == 0 {
+		fd.dropCacheLocked()
+		b := s.db.NewBatch("drop cache")
+		b.DeleteCacheState(ino)
+		if err := b.Commit(false); err != nil {
+			s.log.Error("drop cache", "ino", ino, "err", err)
+		}
+		return
+	}
 	fd.makeCleanLocked()
 }
 

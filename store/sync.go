@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"sort"
@@ -40,7 +41,7 @@ func (s *Store) ensureSynced(ctx context.Context, ino uint64) error {
 	if d.Type != TypeDir || !s.syncDue(d) {
 		return nil
 	}
-	return s.syncs.do(ino, func() error {
+	err = s.syncs.do(ino, func() error {
 		d, err := s.inode(ino)
 		if err != nil {
 			return err
@@ -50,6 +51,12 @@ func (s *Store) ensureSynced(ctx context.Context, ino uint64) error {
 		}
 		return s.syncDir(ctx, d)
 	})
+	if err != nil && d.SyncedAt != 0 && !errors.Is(err, ErrStale) {
+		// Listed before: go on with what we know; the next access retries.
+		s.log.Warn("UFS sync failed; serving the last listing", "ino", ino, "err", err)
+		return nil
+	}
+	return err
 }
 
 // SyncDir merges directory path with the UFS now, whatever the interval.
@@ -426,12 +433,7 @@ func (s *Store) replaceFromUFSLocked(b *meta.Batch, n *Inode, o ufs.ObjectInfo) 
 	}
 	s.files.Unlock()
 	fd.mu.Lock()
-	s.unaccount(fd.ino, fd.cacheID, fd.bitmap, fd.size)
-	if fd.f != nil {
-		s.cache.Remove(fd.ino, fd.cacheID)
-	}
-	fd.closeFile()
-	fd.bitmap, fd.cacheID = nil, 0
+	fd.dropCacheLocked()
 	fd.size, fd.mtime = n.Size, n.Mtime
 	fd.src.ok, fd.src.key, fd.src.size, fd.src.mount = true, o.Key, o.Size, n.Mount
 	fd.persisted = true
