@@ -1,0 +1,36 @@
+# Hoard — see README.md.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.Version=$(VERSION)
+# Every test, the FUSE and end-to-end ones included, with the race detector.
+TESTFLAGS ?= -race -count=1 -timeout 30m
+
+.PHONY: build run test bench lint fuzz clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/hoard ./cmd/hoard
+
+# Start Hoard in the foreground on the embedded defaults (local UFS under
+# ./data, mount at ./mnt, S3 on 127.0.0.1:39999, web on 127.0.0.1:19999).
+run: build
+	@if [ ! -e /dev/fuse ]; then echo "note: /dev/fuse is missing; the FUSE mount needs the fuse3 package and the fuse kernel module (apt-get install fuse3)"; fi
+	./bin/hoard start
+
+test: build
+	$(GO) test $(TESTFLAGS) ./...
+
+# Benchmarks, each against a reference measured in the same run; prints a
+# table of MB/s, ops/s and ratios.
+bench: build
+	@$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./... 2>&1 | tee bench.out | scripts/benchtable
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# Short fuzzing runs of the parsers.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParseProperties -fuzztime 30s ./cmd/hoard
+
+clean:
+	rm -rf bin bench.out
