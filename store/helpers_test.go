@@ -28,7 +28,13 @@ type env struct {
 
 func newEnv(t *testing.T, mod ...func(*Options)) *env {
 	t.Helper()
-	dir := t.TempDir()
+	return newEnvAt(t, t.TempDir(), mod...)
+}
+
+// newEnvAt is newEnv over the directories under dir, which may hold a store
+// already.
+func newEnvAt(t *testing.T, dir string, mod ...func(*Options)) *env {
+	t.Helper()
 	e := &env{t: t, dir: dir, ufsDir: filepath.Join(dir, "ufs")}
 	e.opts = Options{
 		MetaDir:        filepath.Join(dir, "meta"),

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/hoardfs/hoard/store/cache"
 	"github.com/hoardfs/hoard/store/meta"
@@ -334,10 +335,7 @@ func (s *Store) ResolveParent(ctx context.Context, path string) (*Inode, string,
 	if len(parts) == 0 {
 		return nil, "", opErr("resolve", path, ErrInvalid)
 	}
-	dir := "/"
-	for _, p := range parts[:len(parts)-1] {
-		dir += p + "/"
-	}
+	dir := "/" + strings.Join(parts[:len(parts)-1], "/")
 	d, err := s.Resolve(ctx, dir)
 	if err != nil {
 		return nil, "", err

@@ -145,15 +145,16 @@ func (s *Store) syncDir(ctx context.Context, d *Inode) error {
 		}
 		switch {
 		case uok && (!nok || uk < nk):
-			changes = append(changes, syncChange{ufs: &u})
+			uu := u
+			changes = append(changes, syncChange{ufs: &uu})
 			u, uerr, uok = next()
 		case nok && (!uok || nk < uk):
 			nn := n
 			changes = append(changes, syncChange{ns: &nn})
 			n, nok = ns.next()
 		default:
-			nn := n
-			changes = append(changes, syncChange{ufs: &u, ns: &nn})
+			uu, nn := u, n
+			changes = append(changes, syncChange{ufs: &uu, ns: &nn})
 			u, uerr, uok = next()
 			n, nok = ns.next()
 		}
