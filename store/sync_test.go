@@ -66,7 +66,7 @@ func TestSyncPicksUpOutsideChanges(t *testing.T) {
 		t.Fatalf("listing = %v", got)
 	}
 	mustEqual(t, e.readPath("/d/change"), []byte("old content")) // now cached
-	local := e.writeFile(d.Ino, "local", []byte("mine"))        // not in the UFS yet... or already
+	local := e.writeFile(d.Ino, "local", []byte("mine"))         // not in the UFS yet... or already
 	sub := e.s.Subscribe()
 	defer sub.Close()
 
