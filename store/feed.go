@@ -15,10 +15,13 @@ const (
 	Removed
 	// Changed: the content or attributes of Ino changed.
 	Changed
+	// Uploaded: the content of Ino reached the UFS; nothing a reader sees
+	// changed (its persistence state did).
+	Uploaded
 )
 
 func (k EventKind) String() string {
-	return [...]string{"?", "created", "removed", "changed"}[k]
+	return [...]string{"?", "created", "removed", "changed", "uploaded"}[k]
 }
 
 // Event is one entry of the change feed.
@@ -97,9 +100,8 @@ func (sub *Subscription) pump(ch chan<- Event) {
 	}
 }
 
-// Close stops the subscription; C is closed soon after. Close must not be
-// called while blocked sending... it is safe to call from any goroutine that
-// keeps draining C until it closes.
+// Close stops the subscription; C is closed soon after, and events still
+// queued are dropped.
 func (sub *Subscription) Close() {
 	sub.f.mu.Lock()
 	delete(sub.f.subs, sub)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -27,10 +29,16 @@ type fileData struct {
 	// mu guards everything below, and the bytes of the cache file against
 	// eviction: readers hold it shared while they read the file, eviction
 	// takes it exclusively (with TryLock) to punch a hole.
-	mu        sync.RWMutex
-	f         *os.File // the cache file; nil until it exists
-	cacheID   uint64
-	bitmap    cache.Bitmap
+	mu      sync.RWMutex
+	f       *os.File // the cache file; nil until it exists
+	cacheID uint64
+	bitmap  cache.Bitmap // blocks present: what reads trust
+	// durable is the part of bitmap known to be on stable storage; only
+	// it is ever written to the CacheState record. Fetched blocks join it
+	// after a background sync, written ones at their commit.
+	durable   cache.Bitmap
+	syncing   bool // a background sync of fetched blocks runs
+	resync    bool // more blocks were fetched while it ran
 	size      int64
 	mtime     int64
 	dirty     bool // uncommitted changes
@@ -47,7 +55,13 @@ type fileData struct {
 	}
 	fetching map[int64]chan struct{} // blocks being fetched
 	exposed  int                     // handles that gave the cache file to the kernel or sendfile
-	extWrite bool                    // the cache file was written outside WriteAt (passthrough)
+	// extWriters counts handles that let the kernel write the cache file
+	// directly (passthrough); ext mirrors it for a lock-free check. While
+	// it is positive, every use of the size first adopts what the file
+	// holds (adopted is the file's size and mtime as last adopted).
+	extWriters int
+	ext        atomic.Int32
+	adopted    struct{ size, mtime int64 }
 	writes   uint64                  // count of writes, to detect writes during a commit
 }
 
@@ -94,11 +108,12 @@ func (fd *fileData) loadLocked(n *Inode) {
 	fd.writeType = n.WriteType
 	fd.src.ok = n.DataInUFS
 	fd.src.mount, fd.src.key, fd.src.size = n.Mount, n.UFS.Key, n.UFS.Size
-	fd.bitmap, fd.cacheID = nil, 0
-	fd.dirty, fd.marked, fd.extWrite = false, false, false
+	fd.bitmap, fd.durable, fd.cacheID = nil, nil, 0
+	fd.dirty, fd.marked = false, false
 	if cs, err := s.db.CacheState(fd.ino); err == nil && cs.CacheID != 0 {
 		if f, err := s.cache.OpenFile(fd.ino, cs.CacheID, false); err == nil {
 			fd.f, fd.cacheID, fd.bitmap = f, cs.CacheID, cache.Bitmap(cs.Bitmap)
+			fd.durable = fd.bitmap.Clone()
 		}
 	}
 }
@@ -213,7 +228,7 @@ func (fd *fileData) ensureFileLocked() error {
 		f.Close()
 		return err
 	}
-	fd.f, fd.cacheID, fd.bitmap = f, id, nil
+	fd.f, fd.cacheID, fd.bitmap, fd.durable = f, id, nil, nil
 	return nil
 }
 
@@ -225,7 +240,71 @@ func (fd *fileData) saveStateLocked(sync bool) error {
 }
 
 func (fd *fileData) stateLocked() *meta.CacheState {
-	return &meta.CacheState{CacheID: fd.cacheID, BlockSize: fd.s.cache.BlockSize(), Bitmap: fd.bitmap.Clone(), Dirty: fd.marked}
+	var bm cache.Bitmap
+	for i := range int64(len(fd.durable)) * 8 {
+		if fd.durable.Has(i) && fd.bitmap.Has(i) {
+			bm.Set(i)
+		}
+	}
+	return &meta.CacheState{CacheID: fd.cacheID, BlockSize: fd.s.cache.BlockSize(), Bitmap: bm, Dirty: fd.marked}
+}
+
+// fetchSyncDelay is how long fetched blocks wait to be synced together.
+const fetchSyncDelay = time.Second
+
+// syncFetchedLocked makes fetched blocks durable in the background: the
+// cache file is synced, then the blocks present before the sync are
+// recorded. Readers need not wait for it: a block is readable as soon as its
+// bytes are written; only the record must never run ahead of the disk.
+func (fd *fileData) syncFetchedLocked() {
+	if fd.syncing {
+		fd.resync = true
+		return
+	}
+	fd.syncing = true
+	s := fd.s
+	s.files.Lock()
+	fd.refs++
+	s.files.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.release(fd)
+		for {
+			// Gather what lands in the next moments into one sync: an
+			// fsync stalls writes to the file, so a sync per block would
+			// stall a streaming reader's fetches.
+			select {
+			case <-time.After(fetchSyncDelay):
+			case <-s.closeCtx.Done():
+			}
+			fd.mu.Lock()
+			f, id, snap := fd.f, fd.cacheID, fd.bitmap.Clone()
+			fd.resync = false
+			fd.mu.Unlock()
+			var err error
+			if f != nil {
+				err = f.Sync()
+			}
+			fd.mu.Lock()
+			if err == nil && f != nil && fd.f == f && fd.cacheID == id {
+				for i := range int64(len(snap)) * 8 {
+					if snap.Has(i) {
+						fd.durable.Set(i)
+					}
+				}
+				if err := fd.saveStateLocked(false); err != nil {
+					s.log.Warn("record fetched blocks", "ino", fd.ino, "err", err)
+				}
+			}
+			if !fd.resync {
+				fd.syncing = false
+				fd.mu.Unlock()
+				return
+			}
+			fd.mu.Unlock()
+		}
+	}()
 }
 
 // markDirtyLocked notes that the content is about to change. A persisted
@@ -236,12 +315,8 @@ func (fd *fileData) markDirtyLocked() error {
 	if fd.dirty {
 		return nil
 	}
-	if fd.persisted && fd.f != nil && !fd.marked {
-		fd.marked = true
-		if err := fd.saveStateLocked(true); err != nil {
-			fd.marked = false
-			return err
-		}
+	if err := fd.markRecordLocked(); err != nil {
+		return err
 	}
 	if fd.persisted {
 		bs := fd.s.cache.BlockSize()
@@ -252,6 +327,68 @@ func (fd *fileData) markDirtyLocked() error {
 	fd.dirty = true
 	fd.persisted = false
 	return nil
+}
+
+// markRecordLocked sets, and syncs, the Dirty flag of a persisted file's
+// cache record before its cache file may change.
+func (fd *fileData) markRecordLocked() error {
+	if fd.persisted && fd.f != nil && !fd.marked {
+		fd.marked = true
+		if err := fd.saveStateLocked(true); err != nil {
+			fd.marked = false
+			return err
+		}
+	}
+	return nil
+}
+
+// refreshLocked adopts what the kernel wrote into the cache file through
+// passthrough since the last look: its size, its mtime, and every block
+// present. It costs one fstat, and nothing when no handle writes that way.
+func (fd *fileData) refreshLocked() error {
+	if fd.extWriters == 0 || fd.f == nil {
+		return nil
+	}
+	st, err := fd.f.Stat()
+	if err != nil {
+		return err
+	}
+	size, mtime := st.Size(), st.ModTime().UnixNano()
+	if size == fd.adopted.size && mtime == fd.adopted.mtime {
+		return nil
+	}
+	if err := fd.markDirtyLocked(); err != nil {
+		return err
+	}
+	bs := fd.s.cache.BlockSize()
+	oldAcc := accounted(fd.bitmap, fd.size, bs, 0, nblocks(fd.size, bs))
+	var bm cache.Bitmap
+	for i := range nblocks(size, bs) {
+		bm.Set(i)
+	}
+	newAcc := accounted(bm, size, bs, 0, nblocks(size, bs))
+	if newAcc > oldAcc {
+		fd.s.cache.Account(newAcc - oldAcc) // already on disk: it may go over quota
+	} else {
+		fd.s.cache.Release(oldAcc - newAcc)
+	}
+	fd.bitmap, fd.size = bm, size
+	fd.mtime = max(fd.mtime, mtime)
+	fd.adopted.size, fd.adopted.mtime = size, mtime
+	fd.writes++
+	return nil
+}
+
+// noteOwnChangeLocked records the cache file's state after a change made
+// through the store itself, so that refreshLocked does not take it for a
+// passthrough write.
+func (fd *fileData) noteOwnChangeLocked() {
+	if fd.extWriters == 0 || fd.f == nil {
+		return
+	}
+	if st, err := fd.f.Stat(); err == nil {
+		fd.adopted.size, fd.adopted.mtime = st.Size(), st.ModTime().UnixNano()
+	}
 }
 
 // makeCleanLocked registers the present blocks as evictable, once the
@@ -288,80 +425,116 @@ func (fd *fileData) missingLocked(off, end int64) (missing []int64, wait []chan 
 	return missing, wait
 }
 
-// fetch reads blocks from the UFS into the cache file, in parallel. Blocks
-// that someone else is fetching already are skipped; the caller re-checks.
+// fetch reads blocks from the UFS into the cache file, in parallel, and
+// returns when they are all present. Blocks that someone else is fetching
+// already are skipped; the caller re-checks.
 func (fd *fileData) fetch(ctx context.Context, blocks []int64) error {
-	s := fd.s
-	bs := s.cache.BlockSize()
+	job, err := fd.startFetch(blocks)
+	if err != nil || job == nil {
+		return err
+	}
+	return job.run(ctx)
+}
+
+// fetchJob is a set of blocks this caller fetches; each block's channel in
+// fileData.fetching closes as soon as that block has landed (or failed),
+// so readers wait for the block they need, not for the whole set.
+type fetchJob struct {
+	fd      *fileData
+	blocks  []int64
+	f       *os.File
+	cacheID uint64
+	src     struct {
+		mount uint32
+		key   string
+		size  int64
+	}
+}
+
+// startFetch claims the blocks that are neither present nor being fetched.
+func (fd *fileData) startFetch(blocks []int64) (*fetchJob, error) {
+	bs := fd.s.cache.BlockSize()
 	fd.mu.Lock()
+	defer fd.mu.Unlock()
 	if !fd.src.ok {
-		fd.mu.Unlock()
-		return fmt.Errorf("%s: blocks %v are neither cached nor in the UFS: %w", inoStr(fd.ino), blocks, ErrIO)
+		return nil, fmt.Errorf("%s: blocks %v are neither cached nor in the UFS: %w", inoStr(fd.ino), blocks, ErrIO)
 	}
 	if err := fd.ensureFileLocked(); err != nil {
-		fd.mu.Unlock()
-		return err
+		return nil, err
 	}
 	if fd.fetching == nil {
 		fd.fetching = map[int64]chan struct{}{}
 	}
-	var mine []int64
+	job := &fetchJob{fd: fd, f: fd.f, cacheID: fd.cacheID}
+	job.src.mount, job.src.key, job.src.size = fd.src.mount, fd.src.key, fd.src.size
 	for _, i := range blocks {
 		if fd.bitmap.Has(i) || fd.fetching[i] != nil || i*bs >= fd.src.size {
 			continue
 		}
 		fd.fetching[i] = make(chan struct{})
-		mine = append(mine, i)
+		job.blocks = append(job.blocks, i)
 	}
-	f, cacheID, src := fd.f, fd.cacheID, fd.src
-	fd.mu.Unlock()
-	if len(mine) == 0 {
-		return nil
+	if len(job.blocks) == 0 {
+		return nil, nil
 	}
+	return job, nil
+}
 
-	m, err := s.mounts.get(src.mount)
-	results := make([]error, len(mine))
-	if err == nil {
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, s.opts.FetchWorkers)
-		for j, i := range mine {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				results[j] = s.fetchBlock(ctx, m.ufs, src.key, src.size, f, i)
-			}()
-		}
-		wg.Wait()
-		if err = errors.Join(results...); err == nil {
-			err = f.Sync() // bytes on disk before the bitmap says so
-		}
-	}
-	fd.mu.Lock()
-	defer fd.mu.Unlock()
-	var got int64
-	for j, i := range mine {
-		ch := fd.fetching[i]
-		delete(fd.fetching, i)
-		close(ch)
-		if err == nil && results[j] == nil && fd.cacheID == cacheID {
-			fd.bitmap.Set(i)
-			got += blockLen(i, fd.size, bs)
-			if fd.persisted {
-				s.cache.AddClean(cache.Block{Ino: fd.ino, CacheID: cacheID, Index: i}, blockLen(i, fd.size, bs))
+// run fetches the job's blocks, at most FetchWorkers at a time across the
+// whole store, and returns the first error.
+func (j *fetchJob) run(ctx context.Context) error {
+	fd, s := j.fd, j.fd.s
+	m, merr := s.mounts.get(j.src.mount)
+	errs := make([]error, len(j.blocks))
+	var wg sync.WaitGroup
+	for k, i := range j.blocks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := merr
+			if err == nil {
+				select {
+				case s.fetchSem <- struct{}{}:
+					err = s.fetchBlock(ctx, m.ufs, j.src.key, j.src.size, j.f, i)
+					<-s.fetchSem
+				case <-ctx.Done():
+					err = ctx.Err()
+				}
 			}
-		} else if results[j] == nil {
-			s.cache.Release(blockLen(i, src.size, bs)) // reserved in fetchBlock, not kept
-		}
+			errs[k] = err
+			j.landed(i, err)
+		}()
 	}
-	if err != nil {
-		return fmt.Errorf("%s: fetch from %s: %w", inoStr(fd.ino), src.key, err)
-	}
-	if got > 0 {
-		return fd.saveStateLocked(false)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%s: fetch from %s: %w", inoStr(fd.ino), j.src.key, err)
 	}
 	return nil
+}
+
+// landed publishes one fetched block: present at once for readers, durable
+// after the background sync.
+func (j *fetchJob) landed(i int64, err error) {
+	fd, s := j.fd, j.fd.s
+	bs := s.cache.BlockSize()
+	fd.mu.Lock()
+	defer fd.mu.Unlock()
+	if ch := fd.fetching[i]; ch != nil {
+		delete(fd.fetching, i)
+		close(ch)
+	}
+	if err != nil {
+		return
+	}
+	if fd.cacheID != j.cacheID || fd.f != j.f {
+		s.cache.Release(blockLen(i, j.src.size, bs)) // the file was replaced meanwhile
+		return
+	}
+	fd.bitmap.Set(i)
+	if fd.persisted {
+		s.cache.AddClean(cache.Block{Ino: fd.ino, CacheID: j.cacheID, Index: i}, blockLen(i, fd.size, bs))
+	}
+	fd.syncFetchedLocked()
 }
 
 // fetchBlock reads block i of the object into f, reserving its bytes in the
@@ -412,9 +585,14 @@ func (s *Store) evictBlock(b cache.Block) bool {
 	}
 	bs := s.cache.BlockSize()
 	// The record must say "absent" before the bytes are gone.
+	wasDurable := fd.durable.Has(b.Index)
 	fd.bitmap.Clear(b.Index)
+	fd.durable.Clear(b.Index)
 	if err := fd.saveStateLocked(true); err != nil {
 		fd.bitmap.Set(b.Index)
+		if wasDurable {
+			fd.durable.Set(b.Index)
+		}
 		return false
 	}
 	if err := unix.Fallocate(int(fd.f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, b.Index*bs, bs); err != nil {
@@ -458,5 +636,5 @@ func (fd *fileData) dropCacheLocked() {
 		s.cache.Remove(fd.ino, fd.cacheID)
 	}
 	fd.closeFile()
-	fd.bitmap, fd.cacheID = nil, 0
+	fd.bitmap, fd.durable, fd.cacheID = nil, nil, 0
 }

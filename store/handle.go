@@ -30,6 +30,7 @@ type Handle struct {
 	ctx      context.Context // origin and types of the opener
 	lastEnd  atomic.Int64    // end of the previous read, to spot sequential readers
 	exposed  atomic.Bool
+	extWrite bool // counted in fileData.extWriters; guarded by fd.mu
 	released atomic.Bool
 }
 
@@ -71,9 +72,11 @@ func (h *Handle) Ino() uint64 { return h.ino }
 
 // Size is the current size, uncommitted writes included.
 func (h *Handle) Size() int64 {
-	h.fd.mu.RLock()
-	defer h.fd.mu.RUnlock()
-	return h.fd.size
+	fd := h.fd
+	fd.mu.Lock()
+	defer fd.mu.Unlock()
+	fd.refreshLocked()
+	return fd.size
 }
 
 // ReadAt implements io.ReaderAt.
@@ -86,7 +89,15 @@ func (h *Handle) Read(ctx context.Context, p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, opErr("read", inoStr(h.ino), ErrInvalid)
 	}
-	fd := h.fd
+	fd, s := h.fd, h.s
+	if fd.ext.Load() > 0 {
+		fd.mu.Lock()
+		err := fd.refreshLocked()
+		fd.mu.Unlock()
+		if err != nil {
+			return 0, opErr("read", inoStr(h.ino), err)
+		}
+	}
 	seq := h.lastEnd.Swap(off+int64(len(p))) == off
 	for attempt := 0; ; attempt++ {
 		fd.mu.RLock()
@@ -127,7 +138,7 @@ func (h *Handle) Read(ctx context.Context, p []byte, off int64) (int, error) {
 		}
 		if len(missing) > 0 {
 			if seq {
-				missing = h.withReadahead(missing)
+				h.readahead(missing[len(missing)-1]*s.cache.BlockSize() + 1)
 			}
 			if err := fd.fetch(ctx, missing); err != nil {
 				return 0, opErr("read", inoStr(h.ino), mapUFSErr(err))
@@ -176,18 +187,9 @@ func (h *Handle) readThrough(ctx context.Context, p []byte, off int64, eof bool)
 	return len(p), nil
 }
 
-// withReadahead adds the blocks after the last missing one to a sequential
-// reader's fetch, so that they are asked for in parallel.
-func (h *Handle) withReadahead(missing []int64) []int64 {
-	last := missing[len(missing)-1]
-	for i := int64(1); i <= int64(h.s.opts.Readahead); i++ {
-		missing = append(missing, last+i)
-	}
-	return missing
-}
-
 // readahead starts fetching, in the background, the blocks that a
-// sequential reader reaching end will want next.
+// sequential reader reaching end will want next. The blocks are claimed
+// before it returns, so the reader waits for them instead of asking twice.
 func (h *Handle) readahead(end int64) {
 	fd, s := h.fd, h.s
 	bs := s.cache.BlockSize()
@@ -198,6 +200,10 @@ func (h *Handle) readahead(end int64) {
 	if len(missing) == 0 || !ok {
 		return
 	}
+	job, err := fd.startFetch(missing)
+	if err != nil || job == nil {
+		return
+	}
 	s.files.Lock()
 	fd.refs++ // keep it alive while fetching
 	s.files.Unlock()
@@ -205,7 +211,7 @@ func (h *Handle) readahead(end int64) {
 	go func() {
 		defer s.wg.Done()
 		defer s.release(fd)
-		if err := fd.fetch(s.closeCtx, missing); err != nil {
+		if err := job.run(s.closeCtx); err != nil {
 			s.log.Debug("readahead", "ino", fd.ino, "err", err)
 		}
 	}()
@@ -233,6 +239,10 @@ func (fd *fileData) write(ctx context.Context, p []byte, off int64, appendMode b
 	bs := s.cache.BlockSize()
 	for {
 		fd.mu.Lock()
+		if err := fd.refreshLocked(); err != nil {
+			fd.mu.Unlock()
+			return 0, err
+		}
 		if appendMode {
 			off = fd.size
 		}
@@ -308,12 +318,30 @@ func (fd *fileData) write(ctx context.Context, p []byte, off int64, appendMode b
 	fd.size = newSize
 	fd.mtime = nowNs()
 	fd.writes++
+	fd.noteOwnChangeLocked()
 	return n, nil
+}
+
+// Grow extends the file to size with zeros if it is shorter, atomically
+// (fallocate); it is a commit point when it changes anything.
+func (h *Handle) Grow(ctx context.Context, size int64) error {
+	fd := h.fd
+	fd.mu.Lock()
+	err := fd.refreshLocked()
+	short := fd.size < size
+	fd.mu.Unlock()
+	if err != nil || !short {
+		return opErr("grow", inoStr(h.ino), err)
+	}
+	if err := fd.truncateIf(ctx, size, func(cur int64) bool { return cur < size }); err != nil {
+		return opErr("grow", inoStr(h.ino), err)
+	}
+	return h.commit(ctx, false)
 }
 
 // Truncate sets the size; it is a commit point.
 func (h *Handle) Truncate(ctx context.Context, size int64) error {
-	if err := h.fd.truncate(ctx, size); err != nil {
+	if err := h.fd.truncateIf(ctx, size, nil); err != nil {
 		return opErr("truncate", inoStr(h.ino), err)
 	}
 	return h.commit(ctx, false)
@@ -328,7 +356,9 @@ func (s *Store) truncate(ctx context.Context, ino uint64, size int64) error {
 	return h.Truncate(ctx, size)
 }
 
-func (fd *fileData) truncate(ctx context.Context, size int64) error {
+// truncateIf sets the size when cond, given the current size under the
+// lock, allows it (nil: always).
+func (fd *fileData) truncateIf(ctx context.Context, size int64, cond func(cur int64) bool) error {
 	if size < 0 {
 		return ErrInvalid
 	}
@@ -337,6 +367,10 @@ func (fd *fileData) truncate(ctx context.Context, size int64) error {
 	// The block the new end falls in keeps some old bytes: it must be here.
 	for {
 		fd.mu.Lock()
+		if err := fd.refreshLocked(); err != nil {
+			fd.mu.Unlock()
+			return err
+		}
 		i := size / bs
 		if size%bs == 0 || i*bs >= fd.size || fd.bitmap.Has(i) || !fd.src.ok {
 			break
@@ -347,6 +381,9 @@ func (fd *fileData) truncate(ctx context.Context, size int64) error {
 		}
 	}
 	defer fd.mu.Unlock()
+	if cond != nil && !cond(fd.size) {
+		return nil
+	}
 	if err := fd.markDirtyLocked(); err != nil {
 		return err
 	}
@@ -379,6 +416,7 @@ func (fd *fileData) truncate(ctx context.Context, size int64) error {
 	}
 	fd.bitmap, fd.size, fd.mtime = after, size, nowNs()
 	fd.writes++
+	fd.noteOwnChangeLocked()
 	return nil
 }
 
@@ -395,11 +433,19 @@ func (h *Handle) Release(ctx context.Context) error {
 		return nil
 	}
 	err := h.commit(ctx, false)
+	h.fd.mu.Lock()
 	if h.exposed.Load() {
-		h.fd.mu.Lock()
 		h.fd.exposed--
-		h.fd.mu.Unlock()
 	}
+	if h.extWrite {
+		h.extWrite = false
+		h.fd.extWriters--
+		h.fd.ext.Add(-1)
+		if !h.fd.dirty && h.fd.persisted {
+			h.fd.makeCleanLocked() // nothing was written: evictable again
+		}
+	}
+	h.fd.mu.Unlock()
 	h.s.release(h.fd)
 	return err
 }
@@ -411,11 +457,9 @@ func (h *Handle) Release(ctx context.Context) error {
 func (h *Handle) commit(ctx context.Context, force bool) error {
 	fd, s := h.fd, h.s
 	fd.mu.Lock()
-	if fd.extWrite {
-		if err := fd.adoptExternalWritesLocked(); err != nil {
-			fd.mu.Unlock()
-			return opErr("commit", inoStr(h.ino), err)
-		}
+	if err := fd.refreshLocked(); err != nil {
+		fd.mu.Unlock()
+		return opErr("commit", inoStr(h.ino), err)
 	}
 	if !fd.dirty {
 		fd.mu.Unlock()
@@ -467,6 +511,7 @@ func (h *Handle) commit(ctx context.Context, force bool) error {
 	}
 	fd.marked = false
 	if fd.f != nil {
+		fd.durable = fd.bitmap.Clone() // the file was synced above
 		b.PutCacheState(h.ino, fd.stateLocked())
 	}
 	b.PutInode(n)
@@ -520,11 +565,27 @@ func (h *Handle) CacheFile(writable bool) (f *os.File, ok bool, err error) {
 			return nil, false, err
 		}
 	}
-	if writable {
-		if err := fd.markDirtyLocked(); err != nil {
+	if writable && !h.extWrite {
+		// The kernel may write the file from now on: the record must say
+		// so first, and changes are adopted as they are seen.
+		if err := fd.markRecordLocked(); err != nil {
 			return nil, false, err
 		}
-		fd.extWrite = true
+		if fd.persisted {
+			bs := h.s.cache.BlockSize()
+			for i := range nblocks(fd.size, bs) {
+				h.s.cache.Forget(cache.Block{Ino: fd.ino, CacheID: fd.cacheID, Index: i})
+			}
+		}
+		if fd.extWriters == 0 {
+			fd.adopted.size, fd.adopted.mtime = -1, -1
+			if st, err := fd.f.Stat(); err == nil {
+				fd.adopted.size, fd.adopted.mtime = st.Size(), st.ModTime().UnixNano()
+			}
+		}
+		h.extWrite = true
+		fd.extWriters++
+		fd.ext.Add(1)
 	}
 	if !h.exposed.Swap(true) {
 		fd.exposed++
@@ -545,34 +606,6 @@ func (h *Handle) OpenCacheFile() (*os.File, bool, error) {
 		return nil, false, err
 	}
 	return nf, true, nil
-}
-
-// adoptExternalWritesLocked takes in what was written to the cache file
-// behind the store's back (passthrough): its size, and every block present.
-func (fd *fileData) adoptExternalWritesLocked() error {
-	st, err := fd.f.Stat()
-	if err != nil {
-		return err
-	}
-	bs := fd.s.cache.BlockSize()
-	newSize := st.Size()
-	oldAcc := accounted(fd.bitmap, fd.size, bs, 0, nblocks(fd.size, bs))
-	var bm cache.Bitmap
-	for i := range nblocks(newSize, bs) {
-		bm.Set(i)
-	}
-	newAcc := accounted(bm, newSize, bs, 0, nblocks(newSize, bs))
-	if newAcc > oldAcc {
-		fd.s.cache.Account(newAcc - oldAcc) // already on disk: over quota is possible
-	} else {
-		fd.s.cache.Release(oldAcc - newAcc)
-	}
-	if newSize != fd.size || st.ModTime().UnixNano() > fd.mtime {
-		fd.mtime = max(fd.mtime, st.ModTime().UnixNano())
-	}
-	fd.bitmap, fd.size = bm, newSize
-	fd.dirty = true
-	return nil
 }
 
 // mapUFSErr turns a UFS failure into the errno a caller should see.

@@ -48,11 +48,12 @@ func (s *Store) overlay(n *Inode) *Inode {
 	fd := s.files.m[n.Ino]
 	s.files.Unlock()
 	if fd != nil {
-		fd.mu.RLock()
+		fd.mu.Lock()
+		fd.refreshLocked()
 		if fd.dirty {
 			n.Size, n.Mtime = fd.size, fd.mtime
 		}
-		fd.mu.RUnlock()
+		fd.mu.Unlock()
 	}
 	return n
 }
@@ -729,19 +730,41 @@ func (s *Store) SetXattr(ctx context.Context, ino uint64, name string, value []b
 	b.PutXattr(ino, name, value)
 	n.Ctime = nowNs()
 	b.PutInode(n)
-	return opErr("setxattr", inoStr(ino), b.Commit(false))
+	if err := b.Commit(false); err != nil {
+		return opErr("setxattr", inoStr(ino), err)
+	}
+	s.feed.publish(Event{Kind: Changed, Ino: ino, Origin: originOf(ctx)})
+	return nil
 }
 
 // RemoveXattr removes an extended attribute.
 func (s *Store) RemoveXattr(ctx context.Context, ino uint64, name string) error {
 	s.treeMu.Lock()
 	defer s.treeMu.Unlock()
+	n, err := s.inode(ino)
+	if err != nil {
+		return opErr("removexattr", inoStr(ino), err)
+	}
+	if err := s.writable(n); err != nil {
+		return opErr("removexattr", inoStr(ino), err)
+	}
 	if _, err := s.db.Xattr(ino, name); err != nil {
 		return opErr("removexattr", inoStr(ino)+" "+name, ErrNoAttr)
 	}
 	b := s.db.NewBatch("removexattr")
 	b.DeleteXattr(ino, name)
-	return opErr("removexattr", inoStr(ino), b.Commit(false))
+	n.Ctime = nowNs()
+	b.PutInode(n)
+	if err := b.Commit(false); err != nil {
+		return opErr("removexattr", inoStr(ino), err)
+	}
+	s.feed.publish(Event{Kind: Changed, Ino: ino, Origin: originOf(ctx)})
+	return nil
+}
+
+// SyncMeta makes every namespace change made so far durable (fsyncdir).
+func (s *Store) SyncMeta() error {
+	return s.db.Sync()
 }
 
 // StatFS describes the capacity of the namespace, from the cache quota.

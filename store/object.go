@@ -287,9 +287,9 @@ func (s *Store) commitStaged(ctx context.Context, parent uint64, name string, st
 	if fd != nil {
 		fd.mu.Lock()
 		fd.dropCacheLocked()
-		fd.f, fd.cacheID, fd.bitmap = st.f, st.id, bm
+		fd.f, fd.cacheID, fd.bitmap, fd.durable = st.f, st.id, bm, bm.Clone()
 		fd.size, fd.mtime = n.Size, n.Mtime
-		fd.dirty, fd.marked, fd.extWrite, fd.persisted = false, false, false, false
+		fd.dirty, fd.marked, fd.persisted = false, false, false
 		fd.src.ok = false
 		fd.writeType = n.WriteType
 		defer fd.mu.Unlock()

@@ -358,7 +358,7 @@ func (s *Store) runPersist(ctx context.Context, t *meta.Task) error {
 		return err
 	}
 	s.markPersisted(t.Ino, version, info, through)
-	s.feed.publish(Event{Kind: Changed, Ino: t.Ino, Origin: "persist"})
+	s.feed.publish(Event{Kind: Uploaded, Ino: t.Ino, Origin: "persist"})
 	return nil
 }
 
@@ -775,4 +775,36 @@ func (k *keyLocks) lock(mount uint32, keys []string) func() {
 		}
 		k.mu.Unlock()
 	}
+}
+
+// Persist uploads file ino to the UFS now, whatever its write type (the
+// `fs persist` command), and returns once it is there.
+func (s *Store) Persist(ctx context.Context, ino uint64) error {
+	s.treeMu.Lock()
+	n, err := s.inode(ino)
+	if err == nil && n.Type != TypeFile {
+		err = ErrIsDir
+	}
+	if err != nil {
+		s.treeMu.Unlock()
+		return opErr("persist", inoStr(ino), err)
+	}
+	if n.State == Persisted {
+		s.treeMu.Unlock()
+		return nil
+	}
+	b := s.db.NewBatch("persist")
+	n.State = ToBePersisted
+	b.PutInode(n)
+	err = b.AddTask(&meta.Task{Kind: meta.TaskPersist, Ino: n.Ino, Version: n.Version, Mount: n.Mount})
+	if err == nil {
+		err = b.Commit(true)
+	} else {
+		b.Discard()
+	}
+	s.treeMu.Unlock()
+	if err != nil {
+		return opErr("persist", inoStr(ino), err)
+	}
+	return opErr("persist", inoStr(ino), s.persist.now(ctx, ino))
 }

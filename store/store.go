@@ -87,8 +87,8 @@ type Options struct {
 	SyncInterval time.Duration
 
 	PersistWorkers int // default 4
-	FetchWorkers   int // parallel block fetches per read, default 8
-	Readahead      int // blocks fetched ahead of a sequential reader, default 4
+	FetchWorkers   int // block fetches in flight across the store, default 16
+	Readahead      int // blocks fetched ahead of a sequential reader, default 8
 	// RetryBase and RetryMax bound the backoff of failed persist tasks.
 	RetryBase, RetryMax time.Duration
 
@@ -117,6 +117,7 @@ type Store struct {
 	names    nameCache
 	bufs     bufPool
 	keyLocks keyLocks
+	fetchSem chan struct{} // bounds block fetches in flight, store-wide
 	closeCtx context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -135,10 +136,10 @@ func Open(opts Options) (*Store, error) {
 		opts.PersistWorkers = 4
 	}
 	if opts.FetchWorkers <= 0 {
-		opts.FetchWorkers = 8
+		opts.FetchWorkers = 16
 	}
 	if opts.Readahead <= 0 {
-		opts.Readahead = 4
+		opts.Readahead = 8
 	}
 	if opts.RetryBase <= 0 {
 		opts.RetryBase = time.Second
@@ -154,6 +155,7 @@ func Open(opts Options) (*Store, error) {
 	}
 	s := &Store{opts: opts, log: opts.Logger}
 	s.files.m = make(map[uint64]*fileData)
+	s.fetchSem = make(chan struct{}, opts.FetchWorkers)
 	s.closeCtx, s.cancel = context.WithCancel(context.Background())
 
 	if err := os.MkdirAll(opts.MetaDir, 0o700); err != nil {

@@ -91,6 +91,14 @@ func (d *DB) checkFormat() error {
 	return nil
 }
 
+// Sync makes every change applied so far durable.
+func (d *DB) Sync() error {
+	if err := d.db.LogData(nil, pebble.Sync); err != nil {
+		return fmt.Errorf("metadata sync: %w", err)
+	}
+	return nil
+}
+
 // Close closes the store.
 func (d *DB) Close() error { return d.db.Close() }
 
