@@ -31,6 +31,7 @@ lint:
 # Short fuzzing runs of the parsers.
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseProperties -fuzztime 30s ./cmd/hoard
+	$(GO) test -run '^$$' -fuzz FuzzDecodeInode -fuzztime 30s ./store/meta
 
 clean:
 	rm -rf bin bench.out
