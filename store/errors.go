@@ -31,6 +31,7 @@ var (
 	ErrRange       error = syscall.ERANGE
 	ErrTooBig      error = syscall.EFBIG
 	ErrLoop        error = syscall.ELOOP
+	ErrBusy        error = syscall.EBUSY
 	// ErrBadDigest: an object's content does not match the MD5 its writer
 	// announced. It is EINVAL to POSIX callers.
 	ErrBadDigest = fmt.Errorf("content does not match the digest given: %w", syscall.EINVAL)

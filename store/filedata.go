@@ -44,6 +44,7 @@ type fileData struct {
 	dirty     bool // uncommitted changes
 	marked    bool // CacheState.Dirty written for this dirty period
 	persisted bool // content is in the UFS: present blocks are clean
+	pinned    bool // never evicted (fs pin)
 	writeType WriteType
 	// src is the UFS object holding the content, to fetch missing blocks
 	// from; ok is false when the content is only local.
@@ -105,6 +106,7 @@ func (fd *fileData) loadLocked(n *Inode) {
 	fd.closeFile()
 	fd.size, fd.mtime = n.Size, n.Mtime
 	fd.persisted = n.State == Persisted
+	fd.pinned = n.Pinned
 	fd.writeType = n.WriteType
 	fd.src.ok = n.DataInUFS
 	fd.src.mount, fd.src.key, fd.src.size = n.Mount, n.UFS.Key, n.UFS.Size
@@ -394,7 +396,7 @@ func (fd *fileData) noteOwnChangeLocked() {
 // makeCleanLocked registers the present blocks as evictable, once the
 // content is in the UFS.
 func (fd *fileData) makeCleanLocked() {
-	if fd.f == nil || fd.dirty {
+	if fd.f == nil || fd.dirty || fd.pinned {
 		return
 	}
 	bs := fd.s.cache.BlockSize()
@@ -531,7 +533,7 @@ func (j *fetchJob) landed(i int64, err error) {
 		return
 	}
 	fd.bitmap.Set(i)
-	if fd.persisted {
+	if fd.persisted && !fd.pinned {
 		s.cache.AddClean(cache.Block{Ino: fd.ino, CacheID: j.cacheID, Index: i}, blockLen(i, fd.size, bs))
 	}
 	fd.syncFetchedLocked()
@@ -580,7 +582,7 @@ func (s *Store) evictBlock(b cache.Block) bool {
 	if fd.cacheID != b.CacheID || !fd.bitmap.Has(b.Index) {
 		return true // stale entry
 	}
-	if fd.dirty || !fd.persisted || fd.exposed > 0 || fd.f == nil {
+	if fd.dirty || !fd.persisted || fd.pinned || fd.exposed > 0 || fd.f == nil {
 		return false
 	}
 	bs := s.cache.BlockSize()

@@ -110,6 +110,9 @@ func (s *Store) PutObject(ctx context.Context, path string, r io.Reader, o PutOp
 		if err := s.persist.now(ctx, n.Ino); err != nil {
 			return nil, opErr("put", path, err)
 		}
+		if cur, err := s.inode(n.Ino); err == nil {
+			n = cur
+		}
 	default:
 		s.persist.kick()
 	}

@@ -1,0 +1,184 @@
+package store
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hoardfs/hoard/ufs"
+	"github.com/hoardfs/hoard/ufs/backends"
+	"github.com/hoardfs/hoard/ufs/faults"
+)
+
+// mountFaults holds the fault injector of every UFS a test mounted, by URI.
+var mountFaults sync.Map
+
+func withBackends(o *Options) {
+	o.OpenUFS = func(ctx context.Context, uri string, opts map[string]string) (ufs.UFS, error) {
+		u, err := backends.Open(ctx, uri, opts)
+		if err != nil {
+			return nil, err
+		}
+		f := faults.New(u)
+		mountFaults.Store(uri, f)
+		return f, nil
+	}
+}
+
+func TestNestedMount(t *testing.T) {
+	e := newEnv(t, withBackends)
+	second := filepath.Join(e.dir, "second")
+	os.MkdirAll(filepath.Join(second, "existing"), 0o755)
+	os.WriteFile(filepath.Join(second, "existing/obj"), []byte("was there"), 0o644)
+
+	if err := e.s.Mount(bg, "/mnt2", "file://"+second, MountOptions{WriteType: CacheThrough}); err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, e.readPath("/mnt2/existing/obj"), []byte("was there"))
+	n, err := e.s.PutObject(bg, "/mnt2/new/file", strings.NewReader("through the mount"), PutOptions{Size: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.WriteType != CacheThrough || n.State != Persisted {
+		t.Fatalf("per-mount write type: %v %v", n.WriteType, n.State)
+	}
+	if b, err := os.ReadFile(filepath.Join(second, "new/file")); err != nil || string(b) != "through the mount" {
+		t.Fatalf("second UFS: %q %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(e.ufsDir, "mnt2")); !os.IsNotExist(err) {
+		t.Fatalf("the root UFS got the mount's data: %v", err)
+	}
+	// Bad input changes nothing.
+	wantErr(t, e.s.Mount(bg, "/mnt2/inner", "file://"+t.TempDir(), MountOptions{}), ErrInvalid)
+	e.writeFile(RootIno, "file", []byte("x"))
+	wantErr(t, e.s.Mount(bg, "/file", "file://"+t.TempDir(), MountOptions{}), ErrNotDir)
+	d, _ := e.s.Mkdir(bg, RootIno, "full", 0o755, Cred{})
+	e.writeFile(d.Ino, "x", nil)
+	wantErr(t, e.s.Mount(bg, "/full", "file://"+t.TempDir(), MountOptions{}), ErrNotEmpty)
+	if err := e.s.Mount(bg, "/bad", "ftp://nowhere/x", MountOptions{}); err == nil || !strings.Contains(err.Error(), "ftp") {
+		t.Fatalf("bad URI: %v", err)
+	}
+	if _, err := e.s.Resolve(bg, "/bad"); err == nil {
+		t.Fatal("a failed mount left its directory")
+	}
+	wantErr(t, e.s.Rename(bg, RootIno, "mnt2", RootIno, "moved", 0), ErrCrossMount)
+	mnt2, _ := e.s.Resolve(bg, "/mnt2")
+	wantErr(t, e.s.Rename(bg, mnt2.Ino, "new", RootIno, "out", 0), ErrCrossMount)
+	wantErr(t, e.s.Rmdir(bg, RootIno, "mnt2"), ErrPerm)
+
+	// The table survives a restart.
+	e.restart()
+	ms := e.s.Mounts()
+	if len(ms) != 2 || ms[1].Path != "/mnt2" || ms[1].WriteType != "CACHE_THROUGH" {
+		t.Fatalf("mounts after restart: %+v", ms)
+	}
+	mustEqual(t, e.readPath("/mnt2/new/file"), []byte("through the mount"))
+
+	// Unmount refuses while uploads are queued, unless forced; never
+	// deletes UFS data.
+	e.s.mounts.mu.RLock()
+	e.s.mounts.byID[ms[1].ID].WriteType = AsyncThrough
+	e.s.mounts.mu.RUnlock()
+	f, _ := mountFaults.Load("file://" + second)
+	f.(*faults.FS).SetDown(true)
+	if _, err := e.s.PutObject(bg, "/mnt2/pending", strings.NewReader("p"), PutOptions{Size: -1}); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, e.s.Unmount(bg, "/mnt2", false), ErrBusy)
+	if err := e.s.Unmount(bg, "/mnt2", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.Resolve(bg, "/mnt2"); err == nil {
+		t.Fatal("mount point still there")
+	}
+	if b, err := os.ReadFile(filepath.Join(second, "existing/obj")); err != nil || string(b) != "was there" {
+		t.Fatalf("unmount touched the UFS: %q %v", b, err)
+	}
+	if got := e.s.Mounts(); len(got) != 1 {
+		t.Fatalf("mounts after unmount: %+v", got)
+	}
+	wantErr(t, e.s.Unmount(bg, "/full", false), ErrInvalid)
+}
+
+func TestMountOptionsRedacted(t *testing.T) {
+	got := redactOptions(map[string]string{"fs.oss.accessKeyId": "id", "fs.oss.accessKeySecret": "s3cr3t", "fs.s3.secretKey": "k"})
+	if got["fs.oss.accessKeySecret"] == "s3cr3t" || got["fs.s3.secretKey"] == "k" || got["fs.oss.accessKeyId"] != "id" {
+		t.Fatalf("redacted: %v", got)
+	}
+}
+
+func TestLoadFreePinChecksumDu(t *testing.T) {
+	e := newEnv(t)
+	data := randBytes(31, 700_000)
+	e.putUFS("dir/a", data)
+	e.putUFS("dir/sub/b", data[:1000])
+	if err := e.s.SyncDir(bg, RootIno); err != nil {
+		t.Fatal(err)
+	}
+	u, err := e.s.Du(bg, "/dir")
+	if err != nil || u.Files != 2 || u.Bytes != 701_000 || u.Cached != 0 {
+		t.Fatalf("du before load: %+v %v", u, err)
+	}
+	var calls []int64
+	if err := e.s.Load(bg, "/dir", func(done, total int64) { calls = append(calls, done) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) < 2 || calls[len(calls)-1] != 701_000 || !slices.IsSorted(calls) {
+		t.Fatalf("progress: %v", calls)
+	}
+	if u, _ := e.s.Du(bg, "/dir"); u.Cached != 701_000 {
+		t.Fatalf("du after load: %+v", u)
+	}
+	e.faults.SetDown(true)
+	mustEqual(t, e.readPath("/dir/a"), data) // all from the cache
+	sum, err := e.s.Checksum(bg, "/dir/a")
+	if err != nil || len(sum) != 32 {
+		t.Fatalf("checksum %q %v", sum, err)
+	}
+	e.faults.SetDown(false)
+	if err := e.s.SetPinned(bg, "/dir/sub", true); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, e.s.Free(bg, "/dir"), ErrBusy) // b is pinned
+	if u, _ := e.s.Du(bg, "/dir"); u.Cached != 1000 || u.Pinned != 1000 {
+		t.Fatalf("du after free: %+v", u)
+	}
+	if err := e.s.SetPinned(bg, "/dir/sub", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.Free(bg, "/dir"); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.s.CacheStats(); st.Used != 0 {
+		t.Fatalf("cache after free: %+v", st)
+	}
+	mustEqual(t, e.readPath("/dir/a"), data)
+	// A file not yet persisted is never freed.
+	e.faults.SetDown(true)
+	e.writeFile(RootIno, "local", data[:5000])
+	wantErr(t, e.s.Free(bg, "/local"), ErrBusy)
+	mustEqual(t, e.readPath("/local"), data[:5000])
+	if err := e.s.Persist(bg, mustResolve(t, e.s, "/local").Ino); err == nil {
+		t.Fatal("persist with the UFS down succeeded")
+	}
+	e.faults.SetDown(false)
+	if err := e.s.PersistPath(bg, "/", nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := mustResolve(t, e.s, "/local"); n.State != Persisted {
+		t.Fatalf("state after persist: %v", n.State)
+	}
+}
+
+func mustResolve(t *testing.T, s *Store, p string) *Inode {
+	t.Helper()
+	n, err := s.Resolve(bg, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
