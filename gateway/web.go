@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hoardfs/hoard/store"
+	"github.com/hoardfs/hoard/store/metrics"
 )
 
 // WebOptions configure the web server on hoard.web.address: health, the
@@ -23,6 +24,12 @@ type WebOptions struct {
 	Version string
 	Started time.Time
 	Logger  *slog.Logger
+
+	// Metrics is served at /metrics and feeds the web UI's live graphs;
+	// nil turns both off.
+	Metrics *metrics.Registry
+	// UI describes the daemon on the web UI's overview page (ui.go).
+	UI UIInfo
 }
 
 // NewWeb returns the handler of the web server.
@@ -42,17 +49,20 @@ func NewWeb(st *store.Store, o WebOptions) http.Handler {
 			"uptime":  time.Since(o.Started).Round(time.Second).String(),
 		})
 	})
+	registerAdmin(mux, st, o.Logger) // /api/v1/fs/..., see admin.go
+	registerUI(mux, st, o)           // / and /api/v1/ui/..., see ui.go
+	registerMetrics(mux, o.Metrics)  // /metrics, see metrics_http.go
 	return requireToken(o.Token, mux)
 }
 
-// requireToken guards everything but the health check with a bearer token,
-// when one is configured.
+// requireToken guards everything but the health check and the UI's static
+// files (which hold no data) with a bearer token, when one is configured.
 func requireToken(token string, next http.Handler) http.Handler {
 	if token == "" {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/api/v1/health" {
+		if r.URL.Path != "/api/v1/health" && !publicUIPath(r.URL.Path) {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="hoard"`)

@@ -32,6 +32,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build hoard:", err)
 		os.Exit(1)
 	}
+	// The -race binary otherwise sleeps a second at every exit.
+	os.Setenv("GORACE", "atexit_sleep_ms=0")
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -119,9 +121,17 @@ func (h *hoard) start() {
 	go func() { h.done <- h.cmd.Wait() }()
 	h.t.Cleanup(func() {
 		if h.cmd != nil && h.cmd.ProcessState == nil {
-			h.cmd.Process.Kill()
-			<-h.done
+			h.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-h.done:
+			case <-time.After(30 * time.Second):
+				h.cmd.Process.Kill()
+				<-h.done
+			}
 		}
+		// A killed daemon leaves a dead mount behind; detach it so that
+		// the temp dir can go.
+		syscall.Unmount(filepath.Join(h.dir, "mnt"), syscall.MNT_DETACH)
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {

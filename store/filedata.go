@@ -63,7 +63,7 @@ type fileData struct {
 	extWriters int
 	ext        atomic.Int32
 	adopted    struct{ size, mtime int64 }
-	writes   uint64                  // count of writes, to detect writes during a commit
+	writes     uint64 // count of writes, to detect writes during a commit
 }
 
 func (s *Store) isOpen(ino uint64) bool {
@@ -557,6 +557,7 @@ func (s *Store) fetchBlock(ctx context.Context, u ufs.UFS, key string, size int6
 		s.cache.Release(n)
 		return fmt.Errorf("block %d: write cache: %w", i, err)
 	}
+	s.opts.Observer.CacheFetched(n)
 	return nil
 }
 

@@ -99,6 +99,7 @@ func (h *Handle) Read(ctx context.Context, p []byte, off int64) (int, error) {
 		}
 	}
 	seq := h.lastEnd.Swap(off+int64(len(p))) == off
+	bs := s.cache.BlockSize()
 	for attempt := 0; ; attempt++ {
 		fd.mu.RLock()
 		if off >= fd.size {
@@ -110,6 +111,9 @@ func (h *Handle) Read(ctx context.Context, p []byte, off int64) (int, error) {
 		if len(missing) == 0 && len(wait) == 0 {
 			n, err := fd.readLocked(p[:end-off], off)
 			fd.mu.RUnlock()
+			if attempt == 0 {
+				s.opts.Observer.CacheHit(int((end-1)/bs - off/bs + 1))
+			}
 			if seq && h.readType != NoCache {
 				h.readahead(end)
 			}
@@ -120,6 +124,9 @@ func (h *Handle) Read(ctx context.Context, p []byte, off int64) (int, error) {
 		}
 		srcOK := fd.src.ok
 		fd.mu.RUnlock()
+		if attempt == 0 {
+			s.opts.Observer.CacheMiss(len(missing) + len(wait))
+		}
 		if attempt > 100 {
 			return 0, opErr("read", inoStr(h.ino), fmt.Errorf("blocks keep vanishing: %w", ErrIO))
 		}
@@ -497,6 +504,9 @@ func (h *Handle) commit(ctx context.Context, force bool) error {
 	n.Size, n.Mtime = fd.size, fd.mtime
 	n.Ctime = nowNs()
 	n.Version++
+	if w, ok := h.ctx.Value(writeTypeKey{}).(WriteType); ok && w != 0 {
+		n.WriteType = w // asked for by whoever opened the handle
+	}
 	n.ETag = ""
 	n.DataInUFS = false
 	n.State = NotPersisted

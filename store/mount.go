@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hoardfs/hoard/store/meta"
+	"github.com/hoardfs/hoard/ufs"
 )
 
 // MountOptions describe a nested mount.
@@ -47,9 +48,12 @@ func (s *Store) Mount(ctx context.Context, path, uri string, o MountOptions) err
 	if s.opts.OpenUFS == nil {
 		return opErr("mount", path, fmt.Errorf("no UFS opener configured: %w", ErrInvalid))
 	}
-	parent, err := s.mkdirAll(ctx, parts[:len(parts)-1], Cred{})
+	parent, err := s.Resolve(ctx, "/"+strings.Join(parts[:len(parts)-1], "/"))
 	if err != nil {
 		return opErr("mount", path, err)
+	}
+	if parent.Type != TypeDir {
+		return opErr("mount", path, ErrNotDir)
 	}
 	if parent.Mount != RootMount {
 		return opErr("mount", path, fmt.Errorf("inside mount %s: mounts do not nest: %w", s.mountPath(parent.Mount), ErrInvalid))
@@ -57,7 +61,13 @@ func (s *Store) Mount(ctx context.Context, path, uri string, o MountOptions) err
 	name := parts[len(parts)-1]
 	u, err := s.opts.OpenUFS(ctx, uri, o.Options)
 	if err != nil {
-		return opErr("mount", path, err)
+		// A store that cannot be reached now is EIO; anything else is
+		// bad input (URI, options, credentials, bucket).
+		kind := ErrInvalid
+		if ufs.IsRetryable(err) {
+			kind = ErrIO
+		}
+		return opErr("mount", path, fmt.Errorf("%w (%w)", err, kind))
 	}
 	if err := s.ensureSynced(ctx, parent.Ino); err != nil {
 		u.Close()
@@ -205,12 +215,7 @@ func (s *Store) Mounts() []MountInfo {
 			ReadOnly: m.ReadOnly, WriteType: wt})
 	}
 	s.mounts.mu.RUnlock()
-	pending := map[uint32]int{}
-	for t, err := range s.db.Tasks(0) {
-		if err == nil {
-			pending[t.Mount]++
-		}
-	}
+	pending := s.db.QueueDepth()
 	for i := range out {
 		out[i].Pending = pending[out[i].ID]
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hoardfs/hoard/ufs"
 	"github.com/hoardfs/hoard/ufs/backends"
@@ -181,4 +182,40 @@ func mustResolve(t *testing.T, s *Store, p string) *Inode {
 		t.Fatal(err)
 	}
 	return n
+}
+
+func TestTTL(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.TTLCheckInterval = 20 * time.Millisecond })
+	d, _ := e.s.Mkdir(bg, RootIno, "tmp", 0o755, Cred{})
+	e.writeFile(d.Ino, "a", []byte("a"))
+	sub, _ := e.s.Mkdir(bg, d.Ino, "sub", 0o755, Cred{})
+	e.writeFile(sub.Ino, "b", []byte("b"))
+	keep := e.writeFile(RootIno, "keep", randBytes(1, 10_000))
+	e.waitPersisted()
+	if err := e.s.SetTTL(bg, "/tmp", 50*time.Millisecond, TTLDelete); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.SetTTL(bg, "/keep", 50*time.Millisecond, TTLFree); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, e.s.SetTTL(bg, "/keep", -time.Second, TTLFree), ErrInvalid)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := e.s.Resolve(bg, "/tmp")
+		if err != nil && e.s.CachedBytes(mustResolve(t, e.s, "/keep")) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("TTL not applied: /tmp %v, keep cached %d", err, e.s.CachedBytes(mustResolve(t, e.s, "/keep")))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.waitPersisted()
+	if _, err := os.Stat(filepath.Join(e.ufsDir, "tmp")); !os.IsNotExist(err) {
+		t.Fatalf("deleted dir still in UFS: %v", err)
+	}
+	mustEqual(t, e.readAll(keep.Ino), randBytes(1, 10_000))
+	if n := mustResolve(t, e.s, "/keep"); n.TTL != 0 {
+		t.Fatalf("free TTL not cleared: %+v", n)
+	}
 }

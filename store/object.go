@@ -158,7 +158,7 @@ func (s *Store) stage(ctx context.Context, r io.Reader, o PutOptions) (*staged, 
 			st.discard(s)
 			return nil, err
 		}
-		n, rerr := io.ReadFull(r, buf)
+		n, rerr := readFull(r, buf)
 		if n > 0 {
 			if err := s.cache.Reserve(int64(n)); err != nil {
 				st.discard(s)
@@ -172,7 +172,7 @@ func (s *Store) stage(ctx context.Context, r io.Reader, o PutOptions) (*staged, 
 			}
 			st.size += int64(n)
 		}
-		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+		if rerr == io.EOF {
 			break
 		}
 		if rerr != nil {
@@ -235,7 +235,14 @@ func (s *Store) commitStaged(ctx context.Context, parent uint64, name string, st
 		s.treeMu.Unlock()
 		return nil, false, perr
 	}
-	defer s.treeMu.Unlock()
+	locked := true
+	unlock := func() {
+		if locked {
+			locked = false
+			s.treeMu.Unlock()
+		}
+	}
+	defer unlock()
 	if st.ino != n.Ino {
 		// Staged under a provisional number: give the file its real name.
 		dst := s.cache.Path(n.Ino, st.id)
@@ -295,15 +302,36 @@ func (s *Store) commitStaged(ctx context.Context, parent uint64, name string, st
 		fd.dirty, fd.marked, fd.persisted = false, false, false
 		fd.src.ok = false
 		fd.writeType = n.WriteType
-		defer fd.mu.Unlock()
-	} else {
-		defer st.f.Close()
 	}
 	wait, err := b.CommitAsync()
+	if fd != nil {
+		fd.mu.Unlock()
+	} else {
+		st.f.Close()
+	}
 	if err != nil {
 		return nil, false, err
 	}
+	// Wait for the log sync without the namespace lock, so that concurrent
+	// puts share one sync instead of queueing for one each.
+	unlock()
 	return n, created, wait()
+}
+
+// readFull fills buf from r and returns io.EOF only at the end of the
+// content. Unlike io.ReadFull it passes r's own errors through as they are:
+// a body cut short (io.ErrUnexpectedEOF from net/http) must fail the put,
+// not end it.
+func readFull(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		k, err := r.Read(buf[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 func dirOf(p string) string {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"math/rand/v2"
 	"slices"
@@ -33,9 +34,10 @@ type persister struct {
 
 	mu struct {
 		sync.Mutex
-		busy    map[uint64]bool // inodes with a task running (0: none)
-		running map[uint64]bool // task seqs running
-		done    chan struct{}   // closed and replaced whenever a task finishes
+		busy    map[uint64]bool   // inodes with a task running (0: none)
+		running map[uint64]bool   // task seqs running
+		failing map[uint64]string // task seq -> last error, while it fails
+		done    chan struct{}     // closed and replaced whenever a task finishes
 	}
 }
 
@@ -44,6 +46,7 @@ func newPersister(s *Store) *persister {
 	p.ctx, p.cancel = context.WithCancel(s.closeCtx)
 	p.mu.busy = map[uint64]bool{}
 	p.mu.running = map[uint64]bool{}
+	p.mu.failing = map[uint64]string{}
 	p.mu.done = make(chan struct{})
 	return p
 }
@@ -166,6 +169,11 @@ func (p *persister) finish(t *meta.Task, err error) {
 		}
 	}
 	p.mu.Lock()
+	if err != nil {
+		p.mu.failing[t.Seq] = t.LastError
+	} else {
+		delete(p.mu.failing, t.Seq)
+	}
 	delete(p.mu.running, t.Seq)
 	if t.Ino != 0 {
 		delete(p.mu.busy, t.Ino)
@@ -393,15 +401,52 @@ func (s *Store) upload(ctx context.Context, m *mountEntry, ino uint64, keys []st
 	var info ufs.ObjectInfo
 	var etag string
 	for _, k := range keys {
-		sum := md5.New()
-		r := io.TeeReader(io.NewSectionReader(ctxReaderAt{ctx, h}, 0, size), sum)
+		r := &hashingReader{sr: io.NewSectionReader(ctxReaderAt{ctx, h}, 0, size), sum: md5.New()}
 		info, err = m.ufs.Put(ctx, k, r, size)
 		if err != nil {
 			return ufs.ObjectInfo{}, "", 0, fmt.Errorf("upload %s: %w", k, err)
 		}
-		etag = hex.EncodeToString(sum.Sum(nil))
+		etag = r.etag()
 	}
 	return info, etag, n.Version, nil
+}
+
+// hashingReader is an upload body that computes its MD5 as it is read and
+// can be rewound (io.Seeker), so that the retry decorator can send it again
+// after a transient failure; a rewind to the start restarts the digest.
+type hashingReader struct {
+	sr    *io.SectionReader
+	sum   hash.Hash
+	valid bool // the digest covers everything read since the start
+	pos   int64
+}
+
+func (r *hashingReader) Read(p []byte) (int, error) {
+	if r.pos == 0 {
+		r.sum.Reset()
+		r.valid = true
+	}
+	n, err := r.sr.Read(p)
+	r.sum.Write(p[:n])
+	r.pos += int64(n)
+	return n, err
+}
+
+func (r *hashingReader) Seek(off int64, whence int) (int64, error) {
+	pos, err := r.sr.Seek(off, whence)
+	if err == nil && pos != r.pos {
+		r.valid = pos == 0
+		r.pos = pos
+	}
+	return pos, err
+}
+
+// etag is the hex MD5 of the body, "" if it was not read in one pass.
+func (r *hashingReader) etag() string {
+	if !r.valid || r.pos != r.sr.Size() {
+		return ""
+	}
+	return hex.EncodeToString(r.sum.Sum(nil))
 }
 
 type ctxReaderAt struct {
@@ -675,29 +720,29 @@ func (s *Store) keyIsLive(ctx context.Context, m *mountEntry, key string) bool {
 type QueueStats struct {
 	Depth      int
 	OldestAge  time.Duration
-	Failing    int // tasks that failed at least once
-	LastErrors []string
+	Failing    int      // tasks whose last attempt failed
+	LastErrors []string // a few of their errors
 }
 
-// Queue reports the persist queue's depth and failures.
+// Queue reports the persist queue's depth and failures; it costs one
+// lookup, whatever the depth.
 func (s *Store) Queue() QueueStats {
 	var q QueueStats
-	now := time.Now()
-	for t, err := range s.db.Tasks(0) {
-		if err != nil {
+	for _, n := range s.db.QueueDepth() {
+		q.Depth += n
+	}
+	if t := s.db.OldestTask(); t != nil {
+		q.OldestAge = time.Since(time.Unix(0, t.Created))
+	}
+	s.persist.mu.Lock()
+	q.Failing = len(s.persist.mu.failing)
+	for _, e := range s.persist.mu.failing {
+		if len(q.LastErrors) == 10 {
 			break
 		}
-		if q.Depth == 0 {
-			q.OldestAge = now.Sub(time.Unix(0, t.Created))
-		}
-		q.Depth++
-		if t.Attempts > 0 {
-			q.Failing++
-			if len(q.LastErrors) < 10 {
-				q.LastErrors = append(q.LastErrors, t.LastError)
-			}
-		}
+		q.LastErrors = append(q.LastErrors, e)
 	}
+	s.persist.mu.Unlock()
 	return q
 }
 

@@ -89,11 +89,34 @@ type Options struct {
 	PersistWorkers int // default 4
 	FetchWorkers   int // block fetches in flight across the store, default 16
 	Readahead      int // blocks fetched ahead of a sequential reader, default 8
+	// TTLCheckInterval is how often expired TTLs are acted on; default 10s.
+	TTLCheckInterval time.Duration
 	// RetryBase and RetryMax bound the backoff of failed persist tasks.
 	RetryBase, RetryMax time.Duration
 
 	Logger *slog.Logger
+	// Observer is told what readers find in the cache (metrics); nil
+	// observes nothing.
+	Observer Observer
 }
+
+// Observer is told what readers find in the block cache. It is called on
+// the data path, from readers' goroutines: it must be cheap, must not block
+// and must not call back into the store.
+type Observer interface {
+	// CacheHit: a read found blocks blocks already in the cache.
+	CacheHit(blocks int)
+	// CacheMiss: a read had to wait for blocks blocks to be fetched.
+	CacheMiss(blocks int)
+	// CacheFetched: bytes were fetched from the UFS into the cache.
+	CacheFetched(bytes int64)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) CacheHit(int)       {}
+func (nopObserver) CacheMiss(int)      {}
+func (nopObserver) CacheFetched(int64) {}
 
 // Store is the namespace and data of one Hoard daemon.
 type Store struct {
@@ -111,16 +134,17 @@ type Store struct {
 		m map[uint64]*fileData // inodes with open handles or in-flight work
 	}
 
-	mounts   mountTable
-	persist  *persister
-	syncs    flightGroup // one UFS listing merge per directory at a time
-	names    nameCache
-	bufs     bufPool
-	keyLocks keyLocks
-	fetchSem chan struct{} // bounds block fetches in flight, store-wide
-	closeCtx context.Context
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	mounts    mountTable
+	persist   *persister
+	syncs     flightGroup // one UFS listing merge per directory at a time
+	names     nameCache
+	bufs      bufPool
+	keyLocks  keyLocks
+	fetchSem  chan struct{} // bounds block fetches in flight, store-wide
+	multipart uploadTable   // multipart uploads in progress (multipart.go)
+	closeCtx  context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
 }
 
 // Open opens the store, reconciles the cache with the metadata and starts
@@ -147,8 +171,14 @@ func Open(opts Options) (*Store, error) {
 	if opts.RetryMax <= 0 {
 		opts.RetryMax = 5 * time.Minute
 	}
+	if opts.TTLCheckInterval <= 0 {
+		opts.TTLCheckInterval = 10 * time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Observer == nil {
+		opts.Observer = nopObserver{}
 	}
 	if opts.RootUFS == nil {
 		return nil, fmt.Errorf("store: no root UFS")
@@ -184,8 +214,14 @@ func Open(opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if _, err := s.uploads(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.persist = newPersister(s)
 	s.persist.start()
+	s.wg.Add(1)
+	go s.ttlChecker()
 	return s, nil
 }
 

@@ -48,8 +48,9 @@ type Config struct {
 
 	S3AccessKey, S3SecretKey string // hoard.s3.accessKey, hoard.s3.secretKey
 
-	LogLevel  string // debug, info, warn or error
-	LogFormat string // text or json
+	LogLevel    string // debug, info, warn or error
+	LogFormat   string // text or json
+	S3AccessLog bool   // hoard.s3.accesslog: log every S3 request at info level
 
 	Source     string            // the file it came from, or "defaults"
 	UFSOptions map[string]string // every fs.oss.* and fs.s3.* key present
@@ -190,6 +191,16 @@ var configKeys = []configKey{
 		f, err := oneOf(strings.ToLower(v), logFormats)
 		c.LogFormat = f
 		return f, err
+	}},
+	// Off by default: one line per request is too much for a busy gateway,
+	// and the metrics at /metrics already count every request.
+	{"hoard.s3.accesslog", "false", func(c *Config, v string) (string, error) {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return v, errors.New("want true or false")
+		}
+		c.S3AccessLog = b
+		return strconv.FormatBool(b), nil
 	}},
 }
 

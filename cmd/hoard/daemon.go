@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -20,8 +21,10 @@ import (
 
 	"github.com/hoardfs/hoard/gateway"
 	"github.com/hoardfs/hoard/store"
+	"github.com/hoardfs/hoard/store/metrics"
 	"github.com/hoardfs/hoard/ufs"
 	"github.com/hoardfs/hoard/ufs/backends"
+	ufsmetrics "github.com/hoardfs/hoard/ufs/metrics"
 	"github.com/hoardfs/hoard/ufs/retry"
 )
 
@@ -135,7 +138,10 @@ func serve(c *Config, stdout io.Writer) error {
 	var ready atomic.Bool
 	web := &http.Server{Handler: gateway.NewWeb(d.store, gateway.WebOptions{
 		Token: c.WebToken, Ready: ready.Load, Version: version(), Started: started, Logger: log,
+		Metrics: d.metrics,
+		UI:      gateway.UIInfo{S3Address: c.S3Address, MountPoint: c.FuseMountPoint, WebAddress: c.WebAddress, Config: c.Source},
 	}), ReadHeaderTimeout: 10 * time.Second}
+	go d.metrics.Run(ctx) // the web UI's graphs: one sample a second
 	webLn, err := net.Listen("tcp", c.WebAddress)
 	if err != nil {
 		return fmt.Errorf("hoard.web.address %s: %w", c.WebAddress, err)
@@ -167,14 +173,18 @@ type daemon struct {
 	rootUFS ufs.UFS
 	closers []func() error // run in reverse order
 	log     *slog.Logger
+	metrics *metrics.Registry // /metrics and the web UI's graphs
 }
 
 func openDaemon(ctx context.Context, c *Config, log *slog.Logger) (*daemon, error) {
+	reg := metrics.New(metrics.Options{Version: version()})
 	openUFS := func(ctx context.Context, uri string, opts map[string]string) (ufs.UFS, error) {
 		u, err := backends.Open(ctx, uri, opts)
 		if err != nil {
 			return nil, err
 		}
+		// Metrics under the retries: every attempt is a request to the object store.
+		u = ufsmetrics.New(u, reg, "")
 		ro := retry.Defaults()
 		ro.Logger = log
 		return retry.New(u, ro), nil
@@ -191,16 +201,29 @@ func openDaemon(ctx context.Context, c *Config, log *slog.Logger) (*daemon, erro
 	if err != nil {
 		return nil, fmt.Errorf("hoard.user.file.readtype.default: %w", err)
 	}
+	// A nested mount's --option keys override the file's fs.oss.* and
+	// fs.s3.* keys for that mount only (CONTRACT.md); only the mount's own
+	// options are kept in the mount table.
+	openMount := func(ctx context.Context, uri string, opts map[string]string) (ufs.UFS, error) {
+		merged := maps.Clone(c.UFSOptions)
+		if merged == nil {
+			merged = map[string]string{}
+		}
+		maps.Copy(merged, opts)
+		return openUFS(ctx, uri, merged)
+	}
 	st, err := store.Open(store.Options{
 		MetaDir: c.MetadataDir, CacheDirs: c.CacheDirs, Quota: c.CacheQuota, BlockSize: c.BlockSize,
-		RootUFS: root, RootURI: c.RootUFS, OpenUFS: openUFS,
+		RootUFS: root, RootURI: c.RootUFS, OpenUFS: openMount,
 		WriteType: wt, ReadType: rt, SyncInterval: c.SyncInterval, Logger: log,
+		Observer: reg,
 	})
 	if err != nil {
 		root.Close()
 		return nil, err
 	}
-	return &daemon{store: st, rootUFS: root, log: log}, nil
+	reg.WatchStore(st)
+	return &daemon{store: st, rootUFS: root, log: log, metrics: reg}, nil
 }
 
 // startDoors starts the S3 gateway and the FUSE mount.
@@ -210,7 +233,7 @@ func (d *daemon) startDoors(ctx context.Context, c *Config, log *slog.Logger) er
 		if err != nil {
 			return fmt.Errorf("hoard.s3.address %s: %w", c.S3Address, err)
 		}
-		srv := &http.Server{Handler: newS3Handler(d.store, c, log), ReadHeaderTimeout: 30 * time.Second}
+		srv := &http.Server{Handler: metrics.WrapS3(newS3Handler(d.store, c, log), d.metrics), ReadHeaderTimeout: 30 * time.Second}
 		go srv.Serve(ln)
 		d.closers = append(d.closers, func() error { shutdown(srv); return nil })
 	}

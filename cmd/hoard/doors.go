@@ -4,18 +4,29 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/hoardfs/hoard/fuse"
+	"github.com/hoardfs/hoard/gateway"
 	"github.com/hoardfs/hoard/store"
 )
 
-// The S3 gateway and the FUSE mount are wired here once their packages
-// exist; until then the daemon serves neither and says so.
-
+// newS3Handler is the S3 gateway on hoard.s3.address.
 func newS3Handler(st *store.Store, c *Config, log *slog.Logger) http.Handler {
-	log.Warn("the S3 gateway is not built into this binary yet", "hoard.s3.address", c.S3Address)
-	return http.NotFoundHandler()
+	return gateway.New(st, gateway.Options{
+		AccessKey: c.S3AccessKey,
+		SecretKey: c.S3SecretKey,
+		Logger:    log.With("door", "s3"),
+		AccessLog: c.S3AccessLog, // hoard.s3.accesslog
+	})
 }
 
+// mountFUSE mounts the namespace at hoard.fuse.mount.point (clearing a
+// stale mount a killed daemon left there) and returns its unmount.
 func mountFUSE(st *store.Store, c *Config, log *slog.Logger) (func() error, error) {
-	log.Warn("the FUSE mount is not built into this binary yet", "hoard.fuse.mount.point", c.FuseMountPoint)
-	return func() error { return nil }, nil
+	opts := fuse.DefaultOptions()
+	opts.Logger = log.With("door", "fuse")
+	srv, err := fuse.Mount(st, c.FuseMountPoint, opts)
+	if err != nil {
+		return nil, err
+	}
+	return srv.Unmount, nil
 }

@@ -32,6 +32,8 @@ func commands() []command {
 		{"start", "run Hoard: FUSE mount, S3 gateway, web server [--conf FILE] [--daemon]", cmdStart},
 		{"stop", "stop a running daemon [--conf FILE]", cmdStop},
 		{"format", "wipe metadata and cache (never the UFS); refused while a daemon runs [--conf FILE]", cmdFormat},
+		{"fs", "file system commands through the running daemon (ls, mount, load, ...); `hoard fs` lists them", cmdFs},
+		{"runTests", "Alluxio's basic tests for every read/write type pair [--directory DIR]", cmdRunTests},
 		{"version", "print version and build information", cmdVersion},
 	}
 }

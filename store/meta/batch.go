@@ -10,9 +10,10 @@ import (
 
 // Batch collects changes that are applied atomically by Commit.
 type Batch struct {
-	d  *DB
-	b  *pebble.Batch
-	op string // for error messages
+	d     *DB
+	b     *pebble.Batch
+	op    string         // for error messages
+	queue map[uint32]int // change of the queue's depth per mount
 }
 
 // NewBatch starts a batch; op names the operation in errors.
@@ -32,6 +33,7 @@ func (b *Batch) Commit(sync bool) error {
 	if err != nil {
 		return fmt.Errorf("metadata commit (%s): %w", b.op, err)
 	}
+	b.d.applyQueueDelta(b.queue)
 	return nil
 }
 
@@ -44,6 +46,7 @@ func (b *Batch) CommitAsync() (wait func() error, err error) {
 		b.b.Close()
 		return nil, fmt.Errorf("metadata commit (%s): %w", b.op, err)
 	}
+	b.d.applyQueueDelta(b.queue)
 	return func() error {
 		defer b.b.Close()
 		if err := b.b.SyncWait(); err != nil {
@@ -113,6 +116,7 @@ func (b *Batch) AddTask(t *Task) error {
 		t.Created = time.Now().UnixNano()
 	}
 	b.set(taskKey(seq), t.encode())
+	b.countTask(t.Mount, +1)
 	if t.Ino != 0 {
 		b.set(taskInoKey(t.Ino, seq), nil)
 	}
@@ -122,11 +126,21 @@ func (b *Batch) AddTask(t *Task) error {
 	return nil
 }
 
+func (b *Batch) countTask(mount uint32, n int) {
+	if b.queue == nil {
+		b.queue = map[uint32]int{}
+	}
+	b.queue[mount] += n
+}
+
 // UpdateTask rewrites t (attempts, last error).
 func (b *Batch) UpdateTask(t *Task) { b.set(taskKey(t.Seq), t.encode()) }
 
 // DeleteTask removes t from the queue, with its index and tombstone.
 func (b *Batch) DeleteTask(t *Task) {
+	if _, err := b.d.get(taskKey(t.Seq)); err == nil {
+		b.countTask(t.Mount, -1)
+	}
 	b.del(taskKey(t.Seq))
 	if t.Ino != 0 {
 		b.del(taskInoKey(t.Ino, t.Seq))
@@ -148,6 +162,12 @@ func (b *Batch) PutSource(mount uint32, key string, ino uint64) {
 
 // DeleteSource removes a source record.
 func (b *Batch) DeleteSource(mount uint32, key string) { b.del(sourceKey(mount, key)) }
+
+// PutTTL indexes inode ino as expiring at when.
+func (b *Batch) PutTTL(when int64, ino uint64) { b.set(ttlKey(when, ino), nil) }
+
+// DeleteTTL removes a TTL index entry.
+func (b *Batch) DeleteTTL(when int64, ino uint64) { b.del(ttlKey(when, ino)) }
 
 // PutMount writes a mount table entry.
 func (b *Batch) PutMount(m *Mount) { b.set(mountKey(m.Path), m.encode()) }

@@ -31,6 +31,13 @@ type DB struct {
 	db  *pebble.DB
 	dir string
 
+	// queue counts the tasks of the persist queue per mount, kept in
+	// memory so that asking for the depth costs nothing.
+	queue struct {
+		sync.Mutex
+		byMount map[uint32]int
+	}
+
 	ids struct {
 		sync.Mutex
 		nextIno, inoLimit uint64 // allocate from [nextIno, inoLimit)
@@ -69,6 +76,12 @@ func Open(dir string) (*DB, error) {
 	}
 	if d.ids.nextSeq < 1 {
 		d.ids.nextSeq, d.ids.seqLimit = 1, 1
+	}
+	d.queue.byMount = map[uint32]int{}
+	for t, err := range d.Tasks(0) {
+		if err == nil {
+			d.queue.byMount[t.Mount]++
+		}
 	}
 	return d, nil
 }
@@ -298,6 +311,41 @@ func (d *DB) Tasks(from uint64) iter.Seq2[*Task, error] {
 	}
 }
 
+// QueueDepth is the number of queued tasks per mount.
+func (d *DB) QueueDepth() map[uint32]int {
+	d.queue.Lock()
+	defer d.queue.Unlock()
+	out := make(map[uint32]int, len(d.queue.byMount))
+	for m, n := range d.queue.byMount {
+		if n > 0 {
+			out[m] = n
+		}
+	}
+	return out
+}
+
+// OldestTask is the first task of the queue, or nil.
+func (d *DB) OldestTask() *Task {
+	for t, err := range d.Tasks(0) {
+		if err == nil {
+			return t
+		}
+		break
+	}
+	return nil
+}
+
+func (d *DB) applyQueueDelta(delta map[uint32]int) {
+	if len(delta) == 0 {
+		return
+	}
+	d.queue.Lock()
+	for m, n := range delta {
+		d.queue.byMount[m] += n
+	}
+	d.queue.Unlock()
+}
+
 // Task reads one task; ErrNotFound if it is done.
 func (d *DB) Task(seq uint64) (*Task, error) {
 	v, err := d.get(taskKey(seq))
@@ -332,6 +380,25 @@ func (d *DB) Source(mount uint32, key string) (uint64, error) {
 		return 0, fmt.Errorf("%w: source record", ErrCorrupt)
 	}
 	return binary.BigEndian.Uint64(v), nil
+}
+
+// Expired lists, in expiry order, the inodes whose TTL is at or before now.
+func (d *DB) Expired(now int64) []TTLEntry {
+	var out []TTLEntry
+	for k := range d.scan([]byte{prefixTTL}, nil) {
+		when := int64(binary.BigEndian.Uint64(k[1:9]))
+		if when > now {
+			break
+		}
+		out = append(out, TTLEntry{When: when, Ino: binary.BigEndian.Uint64(k[9:17])})
+	}
+	return out
+}
+
+// TTLEntry is one entry of the TTL index.
+type TTLEntry struct {
+	When int64
+	Ino  uint64
 }
 
 // Mounts lists the mount table in path order.

@@ -136,6 +136,30 @@ type Inode struct {
 	Pinned   bool
 	SyncedAt int64 // directories: when the listing was last merged with the UFS (unix ns), 0 never
 	Crtime   int64 // creation time, unix ns
+
+	// TTL, when set, is when (unix ns) TTLAction happens to the inode:
+	// TTLFree drops its cached blocks, TTLDelete removes it.
+	TTL       int64
+	TTLAction TTLAction
+}
+
+// TTLAction is what happens when a TTL expires. Stored on disk: never
+// renumber.
+type TTLAction uint8
+
+const (
+	TTLDelete TTLAction = 1
+	TTLFree   TTLAction = 2
+)
+
+func (a TTLAction) String() string {
+	switch a {
+	case TTLDelete:
+		return "DELETE"
+	case TTLFree:
+		return "FREE"
+	}
+	return ""
 }
 
 const inodeRecordVersion = 1
@@ -176,6 +200,8 @@ func (n *Inode) Encode() []byte {
 	e.bool(n.Pinned)
 	e.i(n.SyncedAt)
 	e.i(n.Crtime)
+	e.i(n.TTL)
+	e.u(uint64(n.TTLAction))
 	return e.b
 }
 
@@ -218,6 +244,8 @@ func DecodeInode(b []byte) (*Inode, error) {
 	n.Pinned = d.bool()
 	n.SyncedAt = d.i()
 	n.Crtime = d.i()
+	n.TTL = d.i()
+	n.TTLAction = TTLAction(d.u())
 	if d.err != nil {
 		return nil, fmt.Errorf("inode: %w", d.err)
 	}

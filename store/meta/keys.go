@@ -20,8 +20,10 @@ import (
 //	't' mount(4) ufskey               -> seq(8) tombstone: a UFS key whose delete is queued
 //	's' mount(4) ufskey               -> ino(8): the file whose only copy of its bytes is this
 //	                                     UFS key, from before a rename, until its persist
+//	'e' when(8) ino(8)                -> (empty) TTL index: inode ino expires at when (unix ns)
 //	'm' path                          -> Mount
-//	'u' uploadID                      -> multipart upload state (gateway staging)
+//	'u' uploadID                      -> multipart upload record (JSON, store/multipart.go)
+//	'u' uploadID '/' part(5 digits)   -> one uploaded part's record (JSON)
 //
 // Names and keys are raw bytes; a name never contains '/' or NUL, which is
 // what makes 'd' parent name unambiguous.
@@ -36,6 +38,7 @@ const (
 	prefixTaskIno   = 'Q'
 	prefixTombstone = 't'
 	prefixSource    = 's'
+	prefixTTL       = 'e'
 	prefixMount     = 'm'
 	prefixUpload    = 'u'
 )
@@ -87,6 +90,10 @@ func tombstoneKey(mount uint32, key string) []byte {
 func sourceKey(mount uint32, key string) []byte {
 	b := binary.BigEndian.AppendUint32([]byte{prefixSource}, mount)
 	return append(b, key...)
+}
+
+func ttlKey(when int64, ino uint64) []byte {
+	return u64(u64([]byte{prefixTTL}, uint64(when)), ino)
 }
 
 func mountKey(path string) []byte { return append([]byte{prefixMount}, path...) }

@@ -1,0 +1,120 @@
+package fuse
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hoardfs/hoard/store"
+	"github.com/hoardfs/hoard/ufs/local"
+)
+
+// TestMain doubles as a daemon for TestStaleMount: with
+// HOARD_FUSE_TEST_DAEMON set, the test binary mounts a store there and
+// serves it until killed.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv("HOARD_FUSE_TEST_DAEMON"); dir != "" {
+		os.Exit(testDaemon(dir))
+	}
+	os.Exit(m.Run())
+}
+
+func testDaemon(dir string) int {
+	u, err := local.New(filepath.Join(dir, "ufs"))
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	st, err := store.Open(store.Options{
+		MetaDir: filepath.Join(dir, "meta"), CacheDirs: []string{filepath.Join(dir, "cache")},
+		Quota: 1 << 30, RootUFS: u, RootURI: "file://" + dir + "/ufs", SyncInterval: -1,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	if _, err := Mount(st, filepath.Join(dir, "mnt"), DefaultOptions()); err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	fmt.Println("ready")
+	select {}
+}
+
+// TestStaleMount kills a daemon with its mount up, as a crash does, and
+// checks that the next Mount clears the dead mount and serves again.
+func TestStaleMount(t *testing.T) {
+	requireFUSE(t)
+	dir := t.TempDir()
+	mnt := filepath.Join(dir, "mnt")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "HOARD_FUSE_TEST_DAEMON="+dir)
+	out, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if strings.TrimSpace(line) != "ready" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("test daemon: %q", line)
+	}
+	if err := os.WriteFile(filepath.Join(mnt, "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	var st syscall.Stat_t
+	err := syscall.Stat(mnt, &st)
+	wantErrno(t, "stat of the dead mount", err, syscall.ENOTCONN)
+
+	e := &env{t: t, dir: dir, ufsDir: filepath.Join(dir, "ufs2"), mnt: mnt, opts: DefaultOptions()}
+	e.sopts = store.Options{MetaDir: filepath.Join(dir, "meta2"), CacheDirs: []string{filepath.Join(dir, "cache2")},
+		Quota: 1 << 30, SyncInterval: -1}
+	e.open()
+	e.mount()
+	t.Cleanup(e.close)
+	mustWrite(t, e.p("g"), []byte("alive"))
+	mustEqual(t, "after clearing", mustRead(t, e.p("g")), []byte("alive"))
+	if fstype, ok := mountedAt(mnt); !ok || fstype != "fuse.hoard" {
+		t.Errorf("mountinfo: %q %v", fstype, ok)
+	}
+
+	// A live mount is not cleared: mounting again there is an error.
+	if _, err := Mount(e.st, mnt, DefaultOptions()); err == nil {
+		t.Errorf("mounting over a live mount succeeded")
+	}
+}
+
+// TestUnmountBusy unmounts with a file open: the mount is detached lazily
+// and Unmount returns.
+func TestUnmountBusy(t *testing.T) {
+	e := newEnv(t)
+	mustWrite(t, e.p("f"), []byte("x"))
+	f, err := os.Open(e.p("f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.srv.Unmount() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("unmount: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("unmount hung with a file open")
+	}
+	e.srv = nil
+	f.Close()
+	if _, ok := mountedAt(e.mnt); ok {
+		t.Errorf("still mounted after Unmount")
+	}
+}
