@@ -465,6 +465,7 @@ func TestAdminMounts(t *testing.T) {
 	}
 	req := AdminMountRequest{Path: "/mnt/other", URI: "file://" + other,
 		Options: map[string]string{"fs.oss.accessKeySecret": secret, "fs.oss.accessKeyId": "id"}, WriteType: "CACHE_THROUGH"}
+	e.ok("POST", "mkdir", q("path", "/mnt"), nil, nil) // a mount point's parent must exist
 	code, b := e.call("POST", "mount", nil, body(req))
 	if code != 201 || strings.Contains(string(b), secret) {
 		t.Fatalf("mount: %d %s", code, b)

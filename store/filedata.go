@@ -624,6 +624,9 @@ func (s *Store) setOpenMtime(ino uint64, mtime int64) {
 	s.files.Unlock()
 	if fd != nil {
 		fd.mu.Lock()
+		// Take in what passthrough wrote first, so that its later
+		// adoption does not bring a newer mtime back over this one.
+		fd.refreshLocked()
 		fd.mtime = mtime
 		fd.mu.Unlock()
 	}
