@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -127,5 +128,48 @@ func TestFuseSupportNoCommitWithoutExternalWrites(t *testing.T) {
 	case ev := <-sub.C:
 		t.Errorf("unexpected event %v ino %d origin %q with no write", ev.Kind, ev.Ino, ev.Origin)
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// stat(2) racing a commit by another handle (the persister's release, a
+// close) must never see the size from before the writes: GetAttr reads the
+// record outside fileData.mu and then finds the file no longer dirty, so
+// it returns the record from before the commit (size 0 here). The mount
+// turns that into a kernel i_size of 0, and reads come back empty.
+func TestFuseSupportGetAttrRacingCommit(t *testing.T) {
+	e := newEnv(t)
+	for i := range 300 {
+		n, h, err := e.s.Create(bg, RootIno, fmt.Sprintf("f%d", i), 0o644, Cred{}, os.O_RDWR|os.O_EXCL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Write(bg, []byte("some bytes"), 1000); err != nil {
+			t.Fatal(err)
+		}
+		other, err := e.s.Open(bg, n.Ino, os.O_RDONLY)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			other.Release(bg) // commits h's writes
+		}()
+		for {
+			a, err := e.s.GetAttr(bg, n.Ino)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Size != 1010 {
+				t.Fatalf("file %d: GetAttr size %d during a commit, want 1010", i, a.Size)
+			}
+			select {
+			case <-done:
+			default:
+				continue
+			}
+			break
+		}
+		h.Release(bg)
 	}
 }

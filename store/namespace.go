@@ -48,11 +48,12 @@ func (s *Store) overlay(n *Inode) *Inode {
 	fd := s.files.m[n.Ino]
 	s.files.Unlock()
 	if fd != nil {
+		// An open file's size and mtime are the fileData's: it is updated
+		// with every write and commit, while the record read above may
+		// predate a commit that ran since.
 		fd.mu.Lock()
 		fd.refreshLocked()
-		if fd.dirty {
-			n.Size, n.Mtime = fd.size, fd.mtime
-		}
+		n.Size, n.Mtime = fd.size, fd.mtime
 		fd.mu.Unlock()
 	}
 	return n
