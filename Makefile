@@ -16,8 +16,12 @@ run: build
 	@if [ ! -e /dev/fuse ]; then echo "note: /dev/fuse is missing; the FUSE mount needs the fuse3 package and the fuse kernel module (apt-get install fuse3)"; fi
 	./bin/hoard start
 
+# The FUSE model checker runs 20,000 operations per mode under -race, then
+# the full 100,000 without it (the race detector slows FUSE round trips
+# several times over; the issue asks for 100,000).
 test: build
-	$(GO) test $(TESTFLAGS) ./...
+	HOARD_RANDOM_OPS=20000 $(GO) test $(TESTFLAGS) ./...
+	HOARD_RANDOM_OPS=100000 $(GO) test -count=1 -timeout 20m -run TestRandomOps ./fuse
 
 # Benchmarks, each against a reference measured in the same run; prints a
 # table of MB/s, ops/s and ratios.

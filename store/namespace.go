@@ -349,7 +349,8 @@ func (s *Store) Create(ctx context.Context, parent uint64, name string, mode uin
 	}
 	s.treeMu.Unlock()
 	s.feed.publish(Event{Kind: Created, Ino: n.Ino, Parent: parent, Name: name, Origin: originOf(ctx)})
-	h, err := s.openHandle(ctx, n, flags)
+	// A new file is empty already: O_TRUNC must not touch its times.
+	h, err := s.openHandle(ctx, n, flags&^oTrunc)
 	if err != nil {
 		return nil, nil, err
 	}
