@@ -167,6 +167,8 @@ func (a *adminAPI) routes() []adminRoute {
 		{"POST", "free", []string{"path"}, a.free},
 		{"POST", "pin", []string{"path"}, a.pin(true)},
 		{"POST", "unpin", []string{"path"}, a.pin(false)},
+		{"POST", "setTtl", []string{"path", "ttl", "action"}, a.setTTL},
+		{"POST", "unsetTtl", []string{"path"}, a.unsetTTL},
 		{"GET", "checksum", []string{"path", "readtype"}, a.checksum},
 		{"GET", "du", []string{"path"}, a.du},
 		{"GET", "report", nil, a.report},

@@ -6,10 +6,12 @@ package gateway
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -222,6 +224,45 @@ func (a *adminAPI) pin(pinned bool) func(w *adminWriter, r *http.Request, q admi
 		a.log.Info("admin pin", "path", p, "pinned", pinned)
 		return w.reply(http.StatusOK, AdminResult{Path: p})
 	}
+}
+
+// setTTL makes an action (delete, the default, or free) happen to path
+// once ttl has passed: a Go duration ("90s", "2h") or milliseconds, as
+// Alluxio's setTtl takes.
+func (a *adminAPI) setTTL(w *adminWriter, r *http.Request, q adminQuery) error {
+	p, err := q.path("path")
+	if err != nil {
+		return err
+	}
+	raw := q.v.Get("ttl")
+	ttl, err := time.ParseDuration(raw)
+	if err != nil {
+		ms, merr := strconv.ParseInt(raw, 10, 64)
+		if merr != nil {
+			return fmt.Errorf("ttl %q: want a duration such as 90s or 2h, or milliseconds: %w", raw, store.ErrInvalid)
+		}
+		ttl = time.Duration(ms) * time.Millisecond
+	}
+	action, err := store.ParseTTLAction(q.v.Get("action"))
+	if err != nil {
+		return err
+	}
+	if err := a.st.SetTTL(r.Context(), p, ttl, action); err != nil {
+		return err
+	}
+	a.log.Info("admin setTtl", "path", p, "ttl", ttl, "action", action)
+	return w.reply(http.StatusOK, AdminResult{Path: p})
+}
+
+func (a *adminAPI) unsetTTL(w *adminWriter, r *http.Request, q adminQuery) error {
+	p, err := q.path("path")
+	if err != nil {
+		return err
+	}
+	if err := a.st.UnsetTTL(r.Context(), p); err != nil {
+		return err
+	}
+	return w.reply(http.StatusOK, AdminResult{Path: p})
 }
 
 // AdminChecksum is the answer of checksum.

@@ -49,6 +49,8 @@ func fsCommands() []fsCommand {
 		{"free", "PATH...", "drop the cached blocks of persisted, unpinned files", fsFree},
 		{"pin", "PATH...", "keep files' blocks in the cache, never evicted", fsPin(true)},
 		{"unpin", "PATH...", "let files' blocks be evicted again", fsPin(false)},
+		{"setTtl", "[--action delete|free] PATH TTL", "after TTL (90s, 2h, or milliseconds) delete PATH, or free its cached blocks", fsSetTTL},
+		{"unsetTtl", "PATH", "remove PATH's TTL", fsUnsetTTL},
 		{"checksum", "PATH", "print a file's MD5", fsChecksum},
 		{"du", "[-s] [-h] PATH", "sizes and cached bytes of the files under PATH (-s: one total)", fsDu},
 		{"report", "", "cache capacity and use, unevictable bytes, persist queue, mounts", fsReport},
@@ -588,6 +590,39 @@ func fsPin(pin bool) func(e *fsEnv, args []string) error {
 		}
 		return nil
 	}
+}
+
+func fsSetTTL(e *fsEnv, args []string) error {
+	fs := e.flags()
+	action := fs.String("action", "delete", "what happens when the TTL expires: delete or free")
+	rest, err := e.parse(fs, args, 2, 2)
+	if err != nil {
+		return err
+	}
+	if err := checkPaths(rest[0]); err != nil {
+		return err
+	}
+	q := pathQuery(rest[0], "ttl", rest[1], "action", *action)
+	if err := e.client.do(e.ctx, http.MethodPost, "setTtl", q, nil, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "TTL of path '%s' was successfully set to %s, with expiry action set to %s\n", rest[0], rest[1], strings.ToUpper(*action))
+	return nil
+}
+
+func fsUnsetTTL(e *fsEnv, args []string) error {
+	paths, err := e.parse(e.flags(), args, 1, 1)
+	if err != nil {
+		return err
+	}
+	if err := checkPaths(paths...); err != nil {
+		return err
+	}
+	if err := e.client.do(e.ctx, http.MethodPost, "unsetTtl", pathQuery(paths[0]), nil, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "TTL of path '%s' was successfully removed.\n", paths[0])
+	return nil
 }
 
 func fsChecksum(e *fsEnv, args []string) error {
