@@ -150,12 +150,12 @@ type dirHandle struct {
 	n      *node
 	parent uint64
 
-	batch   []store.DirEntry // entries read from the store, not yet returned
-	pos     int              // index in batch of the next entry
-	next    uint64           // offset (index from the start) of the next entry
-	after   string           // name of the last entry read from the store
-	eof     bool             // the store has no entries after batch
-	last    store.DirEntry   // the entry Readdirent returned last, for Lookup
+	batch []store.DirEntry // entries read from the store, not yet returned
+	pos   int              // index in batch of the next entry
+	next  uint64           // offset (index from the start) of the next entry
+	after string           // name of the last entry read from the store
+	eof   bool             // the store has no entries after batch
+	last  store.DirEntry   // the entry Readdirent returned last, for Lookup
 	// seen holds the offset and name of the entries of the last batch, so
 	// that a seek back into it (an interrupted getdents) is cheap.
 	seen []seenEntry

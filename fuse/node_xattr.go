@@ -2,6 +2,7 @@ package fuse
 
 import (
 	"context"
+	"strings"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -36,6 +37,12 @@ func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, 
 var _ = (fs.NodeSetxattrer)((*node)(nil))
 
 func (n *node) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
+	if strings.HasPrefix(attr, "system.") {
+		// POSIX ACLs (system.posix_acl_*) and the like are not kept: saying
+		// so makes cp -a, tar and rsync fall back to chmod, where storing
+		// them silently would leave the mode they created the file with.
+		return syscall.EOPNOTSUPP
+	}
 	var sf int
 	if flags&xattrCreate != 0 {
 		sf |= store.XattrCreate

@@ -173,3 +173,53 @@ func TestFuseSupportGetAttrRacingCommit(t *testing.T) {
 		h.Release(bg)
 	}
 }
+
+// A file created and closed through passthrough without a write keeps the
+// mtime it was created with: the cache file CacheFile(true) makes is
+// younger than the inode, and is no write. (go-fuse's posixtest
+// FstatDeleted: stat after close and fstat later must agree.)
+func TestFuseSupportNoWriteKeepsMtime(t *testing.T) {
+	e := newEnv(t)
+	n, h, err := e.s.Create(bg, RootIno, "f", 0o644, Cred{}, os.O_RDWR|os.O_EXCL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	if _, ok, err := h.CacheFile(true); err != nil || !ok {
+		t.Fatalf("CacheFile: %v %v", ok, err)
+	}
+	if err := h.Flush(bg); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Release(bg); err != nil {
+		t.Fatal(err)
+	}
+	a, err := e.s.GetAttr(bg, n.Ino)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Mtime != n.Mtime {
+		t.Errorf("mtime moved by %v with no write", time.Duration(a.Mtime-n.Mtime))
+	}
+}
+
+// Create of a new file with O_TRUNC (open(2) with O_CREAT|O_TRUNC, what
+// most programs do) returns attributes that the handle's truncate changes
+// right after: the mtime moves, and the kernel, which caches the CREATE
+// reply, shows a different mtime from the one stat shows later.
+func TestFuseSupportCreateTruncReturnsFinalAttrs(t *testing.T) {
+	e := newEnv(t)
+	n, h, err := e.s.Create(bg, RootIno, "f", 0o644, Cred{}, os.O_WRONLY|os.O_TRUNC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Release(bg)
+	a, err := e.s.GetAttr(bg, n.Ino)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Mtime != n.Mtime || a.Size != n.Size {
+		t.Errorf("Create returned mtime %d size %d; GetAttr right after says mtime %d size %d",
+			n.Mtime, n.Size, a.Mtime, a.Size)
+	}
+}
