@@ -38,18 +38,22 @@
 //     mmap never enter the daemon; the store adopts the new size and mtime
 //     at the next flush, fsync or release, the commit points.
 //   - cached: a partly cached file is read through the daemon, which fetches
-//     the missing blocks, into the kernel page cache, which is kept across
-//     opens (FOPEN_KEEP_CACHE) and dropped by the change feed.
+//     the missing blocks, into the kernel page cache; the change feed drops
+//     those pages when the content changes, and each open starts afresh
+//     (no FOPEN_KEEP_CACHE: the store soon has the whole file, and the next
+//     open goes passthrough).
 //   - direct: O_DIRECT opens of files served by the daemon bypass the page
-//     cache, and fit beside opens of either other kind.
+//     cache and need no alignment; they fit beside page-cached opens. Beside
+//     passthrough ones they share the backing file, with the alignment rules
+//     of the cache disk's file system.
 //
 // The kernel allows one backing file per inode, and while it has one, every
 // open of the inode must be a passthrough open on it. If the store replaces
 // a file's content (an S3 put, a change found in the UFS) while passthrough
 // handles read the old cache file, new readers read that old version too
 // until the last of them closes, and new writers get EBUSY rather than
-// writing into a file the store no longer reads (STORE_ISSUES.md has the
-// store-side fix: replaced content under a new inode number).
+// writing into a file the store no longer reads (STORE_ISSUES.md, 8, has
+// the store-side fix: replaced content under a new inode number).
 //
 // # Errors
 //

@@ -110,12 +110,7 @@ var _ = (fs.FileAllocater)((*file)(nil))
 func (f *file) Allocate(ctx context.Context, off, size uint64, mode uint32) syscall.Errno {
 	switch mode {
 	case 0:
-		end := int64(off + size)
-		// The store's view of the size: the kernel flushed what it cached.
-		if end <= f.h.Size() {
-			return 0
-		}
-		return f.m.errno("fallocate", f.h.Truncate(f.m.ctx(ctx), end))
+		return f.m.errno("fallocate", f.h.Grow(f.m.ctx(ctx), int64(off+size)))
 	case unix.FALLOC_FL_KEEP_SIZE:
 		return 0
 	}

@@ -16,13 +16,14 @@ import (
 	"time"
 
 	"github.com/hoardfs/hoard/store"
+	"github.com/hoardfs/hoard/ufs"
 	"github.com/hoardfs/hoard/ufs/local"
 )
 
 // env is a store over a local UFS, mounted: every directory under one
 // temp dir, so that a test can unmount, reopen the store and mount again.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	ufsDir string
 	mnt    string
@@ -30,6 +31,8 @@ type env struct {
 	opts   Options
 	st     *store.Store
 	srv    *Server
+	// wrap, when set, decorates the UFS (fault injection).
+	wrap func(ufs.UFS) ufs.UFS
 }
 
 var bg = context.Background()
@@ -46,14 +49,35 @@ func requireFUSE(t testing.TB) {
 	}
 }
 
-func newEnv(t *testing.T, mod ...func(*env)) *env {
+func newEnv(t testing.TB, mod ...func(*env)) *env {
+	t.Helper()
+	dir := t.TempDir()
+	// The test's temp dirs are 0700: let tests running as another user
+	// reach the mount point.
+	os.Chmod(filepath.Dir(dir), 0o755)
+	return newEnvIn(t, dir, mod...)
+}
+
+// memDir is a directory in memory (tmpfs), for tests whose point is the
+// logic and not the disk: a commit there costs no fsync. It falls back to
+// a temp dir on disk when /dev/shm is missing or small (containers).
+func memDir(t testing.TB) string {
+	var s syscall.Statfs_t
+	if err := syscall.Statfs("/dev/shm", &s); err != nil || s.Type != 0x01021994 || s.Bavail*uint64(s.Bsize) < 512<<20 {
+		return t.TempDir()
+	}
+	dir, err := os.MkdirTemp("/dev/shm", "hoard-fuse-test-")
+	if err != nil {
+		return t.TempDir()
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func newEnvIn(t testing.TB, dir string, mod ...func(*env)) *env {
 	t.Helper()
 	requireFUSE(t)
-	dir := t.TempDir()
-	// World-searchable, so that tests running as another user reach the
-	// mount point.
 	os.Chmod(dir, 0o755)
-	os.Chmod(filepath.Dir(dir), 0o755)
 	e := &env{t: t, dir: dir, ufsDir: filepath.Join(dir, "ufs"), mnt: filepath.Join(dir, "mnt")}
 	e.sopts = store.Options{
 		MetaDir:        filepath.Join(dir, "meta"),
@@ -87,6 +111,9 @@ func (e *env) open() {
 		e.t.Fatal(err)
 	}
 	e.sopts.RootUFS = u
+	if e.wrap != nil {
+		e.sopts.RootUFS = e.wrap(u)
+	}
 	e.sopts.RootURI = "file://" + e.ufsDir
 	st, err := store.Open(e.sopts)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
 
 	"github.com/hoardfs/hoard/store"
 )
@@ -73,6 +74,16 @@ type Options struct {
 }
 
 // DefaultOptions are the options `hoard start` mounts with.
+//
+// The timeouts: every change made through another door is invalidated at
+// once by the change feed (well under a millisecond here), so a long
+// timeout costs no coherence for those; what it bounds is the staleness
+// after a lookup races an invalidation, and how late the kernel asks again
+// about a name the store has not looked up in the UFS lately. 10 s for
+// attributes and entries makes a hot tree cost no round trip while staying
+// within one metadata sync interval; 2 s for failed lookups, because a
+// name that appears in the UFS behind the store's back is invisible while
+// its negative entry lives, and build tools probe many missing names.
 func DefaultOptions() Options {
 	return Options{
 		AttrTimeout:     10 * time.Second,
@@ -94,6 +105,7 @@ type Server struct {
 
 	unmountOnce sync.Once
 	unmountErr  error
+	stopOnce    sync.Once
 }
 
 // mountState is what every node and handle of one mount shares.
@@ -282,8 +294,7 @@ func (s *Server) Unmount() error {
 				s.unmountErr = fmt.Errorf("unmount %s: %w (lazy: %w)", s.mountpoint, err, derr)
 			}
 		}
-		s.sub.Close()
-		<-s.notifyDone
+		s.stop()
 		if s.unmountErr == nil {
 			s.m.log.Info("fuse: unmounted")
 		}
@@ -292,8 +303,19 @@ func (s *Server) Unmount() error {
 }
 
 // Wait blocks until the mount is gone: unmounted by Unmount or from
-// outside (umount).
-func (s *Server) Wait() { s.srv.Wait() }
+// outside (umount), and stops following the change feed.
+func (s *Server) Wait() {
+	s.srv.Wait()
+	s.stop()
+}
+
+// stop ends the notify goroutine.
+func (s *Server) stop() {
+	s.stopOnce.Do(func() {
+		s.sub.Close()
+		<-s.notifyDone
+	})
+}
 
 // clearStale lazily unmounts a dead FUSE mount at mnt (its daemon died:
 // stat fails with ENOTCONN), and refuses a live one.
@@ -369,9 +391,7 @@ func setReadAhead(mnt string, kb int) error {
 	if err := syscall.Stat(mnt, &st); err != nil {
 		return err
 	}
-	major := (st.Dev >> 8) & 0xfff
-	minor := (st.Dev & 0xff) | ((st.Dev >> 12) & 0xfff00)
-	p := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", major, minor)
+	p := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev))
 	return os.WriteFile(p, []byte(fmt.Sprint(kb)), 0)
 }
 

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hoardfs/hoard/store"
 	"github.com/hoardfs/hoard/ufs/local"
 )
@@ -116,5 +118,56 @@ func TestUnmountBusy(t *testing.T) {
 	f.Close()
 	if _, ok := mountedAt(e.mnt); ok {
 		t.Errorf("still mounted after Unmount")
+	}
+}
+
+// TestMountOptions checks what the kernel was told: the mount flags, the
+// read-ahead, and the capabilities negotiated.
+func TestMountOptions(t *testing.T) {
+	e := newEnv(t)
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	for _, l := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(l); len(f) > 4 && f[4] == e.mnt {
+			line = l
+		}
+	}
+	for _, want := range []string{"nosuid", "nodev", "fuse.hoard", "default_permissions", "allow_other", "max_read=1048576"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("mountinfo lacks %s: %s", want, line)
+		}
+	}
+	var st syscall.Stat_t
+	syscall.Stat(e.mnt, &st)
+	ra, err := os.ReadFile(fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev)))
+	if err != nil || strings.TrimSpace(string(ra)) != "4096" {
+		t.Errorf("read_ahead_kb: %q %v", ra, err)
+	}
+}
+
+// TestKillprivSavesGetxattr writes through passthrough with and without
+// FUSE_HANDLE_KILLPRIV_V2 and counts the GETXATTR security.capability
+// requests: one per inode with it, one per write without.
+func TestKillprivSavesGetxattr(t *testing.T) {
+	for _, kp := range []bool{true, false} {
+		e := newEnv(t, func(e *env) { e.opts.HandleKillpriv = kp })
+		f, err := os.Create(e.p("f"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 4096)
+		for i := range 1000 {
+			f.WriteAt(buf, int64(i%100)*4096)
+		}
+		f.Close()
+		n := e.srv.Stats().Getxattrs
+		t.Logf("killpriv_v2=%v: %d GETXATTR for 1000 writes", kp, n)
+		if kp && n > 5 || !kp && n < 500 {
+			t.Errorf("killpriv_v2=%v: %d GETXATTR for 1000 writes", kp, n)
+		}
+		e.close()
 	}
 }

@@ -14,7 +14,7 @@ import (
 //
 // Changes made through this mount are skipped (the kernel made them and
 // knows); everything else (S3 puts and deletes, UFS syncs, the admin API,
-// the persister) is pushed. The kernel answers ENOENT for a node or entry
+// and what the store learns from the UFS) is pushed. The kernel answers ENOENT for a node or entry
 // it does not cache, which is fine: there is nothing to drop. Node ids are
 // store inode numbers, so no table is needed to name them.
 func (m *mountState) notifyLoop(sub *store.Subscription) {
@@ -27,9 +27,10 @@ func (m *mountState) notifyLoop(sub *store.Subscription) {
 }
 
 func (m *mountState) invalidate(ev store.Event) {
-	m.stats.invalidations.Add(1)
 	var st fuse.Status
 	switch ev.Kind {
+	case store.Uploaded:
+		return // persisted: nothing a reader sees changed
 	case store.Created:
 		// Drops a negative entry, and the parent's attributes (mtime,
 		// nlink).
@@ -49,6 +50,7 @@ func (m *mountState) invalidate(ev store.Event) {
 		// Attributes and every cached page.
 		st = m.srv.InodeNotify(ev.Ino, 0, 0)
 	}
+	m.stats.invalidations.Add(1)
 	if !st.Ok() && st != fuse.ENOENT {
 		m.log.Debug("fuse: invalidation", "event", ev.Kind.String(), "ino", ev.Ino, "parent", ev.Parent, "name", ev.Name, "status", st)
 	}

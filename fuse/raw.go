@@ -11,8 +11,11 @@ import (
 //
 //   - the backing file id of a passthrough open: we register backing files
 //     ourselves (node_open.go) rather than through go-fuse's
-//     FilePassthroughFder, whose one registration per node outlives the
-//     content it was made for when the store replaces a file's cache file;
+//     FilePassthroughFder, so that which cache file backs an inode, who
+//     shares it and when it is unregistered are decided under one lock of
+//     ours (go-fuse releases its registration after our Release returns,
+//     and a new open in between would inherit a backing file for content
+//     the store has replaced);
 //   - the kill-setuid flags of WRITE and OPEN with FUSE_HANDLE_KILLPRIV_V2.
 //
 // Everything else goes to the bridge untouched.
