@@ -99,6 +99,7 @@ func (f *file) Release(ctx context.Context) syscall.Errno {
 		f.m.log.Warn("fuse: release", "ino", f.ino, "err", err)
 	}
 	f.m.io.release(f.m, f.ino, f.mode)
+	f.m.stats.releases.Add(1)
 	return 0
 }
 

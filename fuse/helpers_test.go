@@ -172,6 +172,19 @@ func (e *env) waitPersisted() {
 	}
 }
 
+// waitReleases waits until the daemon has seen n releases in all: the
+// kernel sends RELEASE after close(2) has returned.
+func (e *env) waitReleases(n uint64) {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for e.srv.Stats().Releases < n {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("the daemon saw %d releases, want %d", e.srv.Stats().Releases, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func randBytes(seed uint64, n int) []byte {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	b := make([]byte, n)

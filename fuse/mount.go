@@ -131,6 +131,9 @@ type mountState struct {
 type Stats struct {
 	// Opens by I/O mode (see the package comment, Caching).
 	PassthroughOpens, CachedOpens, DirectOpens uint64
+	// Releases counts handles closed. The kernel sends RELEASE after
+	// close(2) returns, so a handle just closed may still count as open.
+	Releases uint64
 	// Reads and writes that reached the daemon, and their bytes:
 	// passthrough ones never do.
 	Reads, ReadBytes, Writes, WriteBytes uint64
@@ -143,6 +146,7 @@ type Stats struct {
 
 type stats struct {
 	opens                                [3]atomic.Uint64 // by ioMode
+	releases                             atomic.Uint64
 	reads, readBytes, writes, writeBytes atomic.Uint64
 	getxattrs, invalidations             atomic.Uint64
 }
@@ -154,6 +158,7 @@ func (s *Server) Stats() Stats {
 		PassthroughOpens: c.opens[modePassthrough].Load(),
 		CachedOpens:      c.opens[modeCached].Load(),
 		DirectOpens:      c.opens[modeDirect].Load(),
+		Releases:         c.releases.Load(),
 		Reads:            c.reads.Load(),
 		ReadBytes:        c.readBytes.Load(),
 		Writes:           c.writes.Load(),
