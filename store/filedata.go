@@ -7,7 +7,6 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -36,16 +35,16 @@ type fileData struct {
 	// durable is the part of bitmap known to be on stable storage; only
 	// it is ever written to the CacheState record. Fetched blocks join it
 	// after a background sync, written ones at their commit.
-	durable   cache.Bitmap
-	syncing   bool // a background sync of fetched blocks runs
-	resync    bool // more blocks were fetched while it ran
-	size      int64
-	mtime     int64
-	dirty     bool // uncommitted changes
-	marked    bool // CacheState.Dirty written for this dirty period
-	persisted bool // content is in the UFS: present blocks are clean
-	pinned    bool // never evicted (fs pin)
-	writeType WriteType
+	durable cache.Bitmap
+	// unrecorded: blocks were fetched since the record was last written.
+	unrecorded bool
+	size       int64
+	mtime      int64
+	dirty      bool // uncommitted changes
+	marked     bool // CacheState.Dirty written for this dirty period
+	persisted  bool // content is in the UFS: present blocks are clean
+	pinned     bool // never evicted (fs pin)
+	writeType  WriteType
 	// src is the UFS object holding the content, to fetch missing blocks
 	// from; ok is false when the content is only local.
 	src struct {
@@ -115,7 +114,11 @@ func (fd *fileData) loadLocked(n *Inode) {
 	if cs, err := s.db.CacheState(fd.ino); err == nil && cs.CacheID != 0 {
 		if f, err := s.cache.OpenFile(fd.ino, cs.CacheID, false); err == nil {
 			fd.f, fd.cacheID, fd.bitmap = f, cs.CacheID, cache.Bitmap(cs.Bitmap)
-			fd.durable = fd.bitmap.Clone()
+			if cs.Unsynced {
+				s.syncLater(fd.ino) // durable once the background sync says so
+			} else {
+				fd.durable = fd.bitmap.Clone()
+			}
 		}
 	}
 }
@@ -141,6 +144,15 @@ func (s *Store) release(fd *fileData) {
 		return
 	}
 	fd.mu.Lock()
+	if fd.unrecorded && fd.f != nil {
+		// Blocks fetched since the record was written: record them now,
+		// while the bitmap is at hand (the background sync marks them
+		// durable later).
+		if err := fd.saveStateLocked(false); err != nil {
+			s.log.Warn("record fetched blocks", "ino", fd.ino, "err", err)
+		}
+		s.syncLater(fd.ino)
+	}
 	fd.closeFile()
 	fd.mu.Unlock()
 	if n, err := s.db.Inode(fd.ino); err == nil && n.Nlink == 0 {
@@ -237,76 +249,29 @@ func (fd *fileData) ensureFileLocked() error {
 // saveStateLocked writes the cache presence record.
 func (fd *fileData) saveStateLocked(sync bool) error {
 	b := fd.s.db.NewBatch("cache state")
-	b.PutCacheState(fd.ino, fd.stateLocked())
+	b.PutCacheState(fd.ino, fd.recordLocked())
 	return b.Commit(sync)
 }
 
-func (fd *fileData) stateLocked() *meta.CacheState {
-	var bm cache.Bitmap
-	for i := range int64(len(fd.durable)) * 8 {
-		if fd.durable.Has(i) && fd.bitmap.Has(i) {
-			bm.Set(i)
-		}
-	}
-	return &meta.CacheState{CacheID: fd.cacheID, BlockSize: fd.s.cache.BlockSize(), Bitmap: bm, Dirty: fd.marked}
+// recordLocked is stateLocked for a record about to be written.
+func (fd *fileData) recordLocked() *meta.CacheState {
+	fd.unrecorded = false
+	return fd.stateLocked()
 }
 
-// fetchSyncDelay is how long fetched blocks wait to be synced together.
-const fetchSyncDelay = time.Second
-
-// syncFetchedLocked makes fetched blocks durable in the background: the
-// cache file is synced, then the blocks present before the sync are
-// recorded. Readers need not wait for it: a block is readable as soon as its
-// bytes are written; only the record must never run ahead of the disk.
-func (fd *fileData) syncFetchedLocked() {
-	if fd.syncing {
-		fd.resync = true
-		return
-	}
-	fd.syncing = true
-	s := fd.s
-	s.files.Lock()
-	fd.refs++
-	s.files.Unlock()
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer s.release(fd)
-		for {
-			// Gather what lands in the next moments into one sync: an
-			// fsync stalls writes to the file, so a sync per block would
-			// stall a streaming reader's fetches.
-			select {
-			case <-time.After(fetchSyncDelay):
-			case <-s.closeCtx.Done():
-			}
-			fd.mu.Lock()
-			f, id, snap := fd.f, fd.cacheID, fd.bitmap.Clone()
-			fd.resync = false
-			fd.mu.Unlock()
-			var err error
-			if f != nil {
-				err = f.Sync()
-			}
-			fd.mu.Lock()
-			if err == nil && f != nil && fd.f == f && fd.cacheID == id {
-				for i := range int64(len(snap)) * 8 {
-					if snap.Has(i) {
-						fd.durable.Set(i)
-					}
-				}
-				if err := fd.saveStateLocked(false); err != nil {
-					s.log.Warn("record fetched blocks", "ino", fd.ino, "err", err)
-				}
-			}
-			if !fd.resync {
-				fd.syncing = false
-				fd.mu.Unlock()
-				return
-			}
-			fd.mu.Unlock()
+// stateLocked is the cache record: every present block, marked Unsynced
+// while some of them are in the kernel but not yet known to be on the disk
+// (written before a close, fetched): a crash of the daemon keeps those, one
+// of the machine may not.
+func (fd *fileData) stateLocked() *meta.CacheState {
+	unsynced := false
+	for i := range int64(len(fd.bitmap)) * 8 {
+		if fd.bitmap.Has(i) && !fd.durable.Has(i) {
+			unsynced = true
+			break
 		}
-	}()
+	}
+	return &meta.CacheState{CacheID: fd.cacheID, BlockSize: fd.s.cache.BlockSize(), Bitmap: fd.bitmap.Clone(), Dirty: fd.marked, Unsynced: unsynced}
 }
 
 // markDirtyLocked notes that the content is about to change. A persisted
@@ -533,10 +498,11 @@ func (j *fetchJob) landed(i int64, err error) {
 		return
 	}
 	fd.bitmap.Set(i)
+	fd.unrecorded = true
 	if fd.persisted && !fd.pinned {
 		s.cache.AddClean(cache.Block{Ino: fd.ino, CacheID: j.cacheID, Index: i}, blockLen(i, fd.size, bs))
 	}
-	fd.syncFetchedLocked()
+	fd.s.syncLater(fd.ino)
 }
 
 // fetchBlock reads block i of the object into f, reserving its bytes in the

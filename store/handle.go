@@ -457,11 +457,14 @@ func (h *Handle) Release(ctx context.Context) error {
 	return err
 }
 
-// commit makes the file's uncommitted changes durable: the cache file is
-// synced, then the new size, mtime and version are committed with the
-// persist task in one synced batch. With CACHE_THROUGH and THROUGH the
-// upload runs before commit returns.
-func (h *Handle) commit(ctx context.Context, force bool) error {
+// commit publishes the file's uncommitted changes: the new size, mtime and
+// version are committed with the persist task in one batch. Like close(2)
+// on a local file system, the commit survives a crash of the daemon at once
+// (the bytes and the record are in the kernel) and one of the machine once
+// synced, within a second in the background; with hard (fsync(2)) the cache
+// file and the record are synced before commit returns. With CACHE_THROUGH
+// and THROUGH the upload runs before commit returns.
+func (h *Handle) commit(ctx context.Context, hard bool) error {
 	fd, s := h.fd, h.s
 	fd.mu.Lock()
 	if err := fd.refreshLocked(); err != nil {
@@ -473,7 +476,7 @@ func (h *Handle) commit(ctx context.Context, force bool) error {
 		return nil
 	}
 	writes := fd.writes
-	if fd.f != nil {
+	if hard && fd.f != nil {
 		if err := fd.f.Sync(); err != nil {
 			fd.mu.Unlock()
 			return opErr("commit", inoStr(h.ino), fmt.Errorf("sync cache file: %w", err))
@@ -488,7 +491,7 @@ func (h *Handle) commit(ctx context.Context, force bool) error {
 		s.treeMu.Unlock()
 		return nil
 	}
-	if fd.writes != writes && fd.f != nil {
+	if hard && fd.writes != writes && fd.f != nil {
 		if err := fd.f.Sync(); err != nil {
 			fd.mu.Unlock()
 			s.treeMu.Unlock()
@@ -521,8 +524,14 @@ func (h *Handle) commit(ctx context.Context, force bool) error {
 	}
 	fd.marked = false
 	if fd.f != nil {
-		fd.durable = fd.bitmap.Clone() // the file was synced above
-		b.PutCacheState(h.ino, fd.stateLocked())
+		if hard {
+			fd.durable = fd.bitmap.Clone() // the file was synced above
+		}
+		st := fd.recordLocked()
+		b.PutCacheState(h.ino, st)
+		if st.Unsynced {
+			s.syncLater(h.ino) // on the disk within a second
+		}
 	}
 	b.PutInode(n)
 	wait, err := b.CommitAsync()
@@ -535,6 +544,9 @@ func (h *Handle) commit(ctx context.Context, force bool) error {
 	s.treeMu.Unlock()
 	if err == nil {
 		err = wait()
+	}
+	if err == nil && hard {
+		err = s.db.SyncCommitted()
 	}
 	if err != nil {
 		return opErr("commit", inoStr(h.ino), err)

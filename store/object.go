@@ -312,10 +312,14 @@ func (s *Store) commitStaged(ctx context.Context, parent uint64, name string, st
 	if err != nil {
 		return nil, false, err
 	}
-	// Wait for the log sync without the namespace lock, so that concurrent
-	// puts share one sync instead of queueing for one each.
+	// Wait for the log without the namespace lock, so that concurrent puts
+	// share one write and one sync instead of queueing for one each. A PUT
+	// answered 200 is on the disk.
 	unlock()
-	return n, created, wait()
+	if err := wait(); err != nil {
+		return nil, false, err
+	}
+	return n, created, s.db.SyncCommitted()
 }
 
 // readFull fills buf from r and returns io.EOF only at the end of the

@@ -754,12 +754,15 @@ func (s *Store) WaitPersisted(ctx context.Context) error {
 			empty = false
 			break
 		}
-		if empty {
-			return nil
-		}
+		// A task leaves the queue before its worker has finished with the
+		// file (markPersisted): wait for the workers too.
 		s.persist.mu.Lock()
 		done := s.persist.mu.done
+		running := len(s.persist.mu.running)
 		s.persist.mu.Unlock()
+		if empty && running == 0 {
+			return nil
+		}
 		s.persist.kick()
 		select {
 		case <-done:

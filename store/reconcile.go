@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"os"
 
 	"github.com/hoardfs/hoard/store/cache"
@@ -16,11 +17,16 @@ import (
 //     matches the UFS, which holds the committed content;
 //   - a cache file that no record names (a put that never committed, a
 //     replaced version) is deleted;
+//   - a record marked Unsynced (blocks recorded when they were in the
+//     kernel, before a sync) is trusted after a crash of the daemon, its
+//     file synced now; after a crash of the machine its blocks may have
+//     been lost with the kernel: a persisted file is dropped (the UFS has
+//     the content), the rest kept with a warning naming the inode;
 //   - the rest is accounted against the quota, clean blocks as evictable.
 //
-// A set bit is trusted because bits are only set after the block's bytes
-// were synced.
-func (s *Store) reconcileCache() error {
+// Any other set bit is trusted because it was set only after the block's
+// bytes were synced.
+func (s *Store) reconcileCache(machineCrashed bool) error {
 	bs := s.cache.BlockSize()
 	b := s.db.NewBatch("reconcile cache")
 	for ino, cs := range s.db.CacheStates() {
@@ -29,6 +35,14 @@ func (s *Store) reconcileCache() error {
 		if !drop && cs.Dirty && n.State == Persisted && n.DataInUFS {
 			s.log.Warn("cache file had uncommitted writes at crash; dropping it, the UFS has the committed content", "ino", ino)
 			drop = true
+		}
+		if !drop && cs.Unsynced && machineCrashed {
+			if n.State == Persisted && n.DataInUFS {
+				s.log.Warn("cache file was not yet synced when the machine went down; dropping it, the UFS has the content", "ino", ino)
+				drop = true
+			} else {
+				s.log.Error("file closed without fsync less than a second before the machine went down: its latest bytes may be lost", "ino", ino, "size", n.Size)
+			}
 		}
 		if !drop {
 			if _, err := os.Stat(s.cache.Path(ino, cs.CacheID)); err != nil {
@@ -52,8 +66,14 @@ func (s *Store) reconcileCache() error {
 				}
 			}
 		}
-		if cs.Dirty {
-			cs.Dirty = false
+		if cs.Unsynced && !machineCrashed {
+			if err := syncFile(s.cache.Path(ino, cs.CacheID)); err != nil {
+				b.Discard()
+				return fmt.Errorf("sync cache file of inode %d: %w", ino, err)
+			}
+		}
+		if cs.Dirty || cs.Unsynced {
+			cs.Dirty, cs.Unsynced = false, false
 			b.PutCacheState(ino, cs)
 		}
 	}
@@ -66,4 +86,17 @@ func (s *Store) reconcileCache() error {
 			os.Remove(path)
 		}
 	})
+}
+
+// syncFile fsyncs the file at path.
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/user"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -98,6 +99,14 @@ type Options struct {
 	// Observer is told what readers find in the cache (metrics); nil
 	// observes nothing.
 	Observer Observer
+	// BootID names this boot of the machine, to tell a crash of the
+	// daemon from one of the machine at the next start; "" reads the
+	// kernel's (/proc/sys/kernel/random/boot_id). Tests set it to play a
+	// reboot.
+	BootID string
+	// BackgroundSync is how long closed and fetched blocks may stay in the
+	// kernel before they are synced to the disk (default one second).
+	BackgroundSync time.Duration
 }
 
 // Observer is told what readers find in the block cache. It is called on
@@ -125,6 +134,9 @@ type Store struct {
 	db    *meta.DB
 	cache *cache.Cache
 	feed  feed
+	// bootID is the machine's boot this run started in (startRun).
+	bootID string
+	bg     bgSync // bgsync.go
 
 	// treeMu serializes namespace mutations.
 	treeMu sync.Mutex
@@ -174,6 +186,9 @@ func Open(opts Options) (*Store, error) {
 	if opts.TTLCheckInterval <= 0 {
 		opts.TTLCheckInterval = 10 * time.Second
 	}
+	if opts.BackgroundSync <= 0 {
+		opts.BackgroundSync = defaultBackgroundSync
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -203,25 +218,36 @@ func Open(opts Options) (*Store, error) {
 	}
 	s.cache = c
 	if err := s.initRoot(); err != nil {
+		c.Close()
 		db.Close()
 		return nil, err
 	}
 	if err := s.mounts.load(s); err != nil {
+		c.Close()
 		db.Close()
 		return nil, err
 	}
-	if err := s.reconcileCache(); err != nil {
+	machineCrashed, err := s.startRun()
+	if err != nil {
+		c.Close()
+		db.Close()
+		return nil, err
+	}
+	if err := s.reconcileCache(machineCrashed); err != nil {
+		c.Close()
 		db.Close()
 		return nil, err
 	}
 	if _, err := s.uploads(); err != nil {
+		c.Close()
 		db.Close()
 		return nil, err
 	}
 	s.persist = newPersister(s)
 	s.persist.start()
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.ttlChecker()
+	go s.bgSyncLoop()
 	return s, nil
 }
 
@@ -238,7 +264,34 @@ func (s *Store) Close() error {
 	s.files.m = map[uint64]*fileData{}
 	s.files.Unlock()
 	s.mounts.close()
-	return s.db.Close()
+	s.cache.Close()
+	err := s.db.SetRun(meta.Run{BootID: s.bootID, Clean: true})
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// startRun records this run as unclean until Close, and reports whether
+// the previous one ended with the machine: then writes that had reached
+// only the kernel may be lost (see meta.CacheState.Unsynced).
+func (s *Store) startRun() (machineCrashed bool, err error) {
+	s.bootID = s.opts.BootID
+	if s.bootID == "" {
+		b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+		if err != nil {
+			return false, fmt.Errorf("store: read boot id: %w", err)
+		}
+		s.bootID = strings.TrimSpace(string(b))
+	}
+	last, ok, err := s.db.LastRun()
+	if err != nil {
+		return false, err
+	}
+	if ok && !last.Clean {
+		s.log.Warn("the previous run did not stop cleanly", "same_boot", last.BootID == s.bootID)
+	}
+	return ok && !last.Clean && last.BootID != s.bootID, s.db.SetRun(meta.Run{BootID: s.bootID})
 }
 
 // DB exposes the metadata store for metrics.

@@ -25,6 +25,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // ErrNoSpace is returned when the quota is used up by pinned blocks.
@@ -61,6 +63,17 @@ type Cache struct {
 	blockSize int64
 	evict     Evictor
 
+	// removals is the queue of cache files to delete in the background
+	// (Remove): unlinking a file on ext4 costs more than the rest of an
+	// unlink of ours, and nobody needs to wait for it.
+	removals struct {
+		sync.Mutex
+		paths []string
+		wake  chan struct{} // signalled when paths grows
+		done  chan struct{} // closed when the remover has stopped
+		stop  bool
+	}
+
 	mu struct {
 		sync.Mutex
 		used      int64                   // bytes of every present block, pinned or clean
@@ -95,6 +108,9 @@ func Open(o Options) (*Cache, error) {
 			return nil, fmt.Errorf("cache dir %s: %w", d, err)
 		}
 	}
+	c.removals.wake = make(chan struct{}, 1)
+	c.removals.done = make(chan struct{})
+	go c.remover()
 	return c, nil
 }
 
@@ -130,13 +146,56 @@ func (c *Cache) OpenFile(ino, cacheID uint64, create bool) (*os.File, error) {
 	return f, nil
 }
 
-// Remove deletes a cache file. Readers that hold it open keep reading it.
-func (c *Cache) Remove(ino, cacheID uint64) error {
-	err := os.Remove(c.Path(ino, cacheID))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("cache: %w", err)
+// Remove deletes a cache file, in the background. Readers that hold it open
+// keep reading it.
+func (c *Cache) Remove(ino, cacheID uint64) {
+	c.removals.Lock()
+	stopped := c.removals.stop
+	if !stopped {
+		c.removals.paths = append(c.removals.paths, c.Path(ino, cacheID))
 	}
-	return nil
+	c.removals.Unlock()
+	if stopped {
+		os.Remove(c.Path(ino, cacheID))
+		return
+	}
+	select {
+	case c.removals.wake <- struct{}{}:
+	default:
+	}
+}
+
+// remover deletes the files Remove queued. A crash may leave some behind:
+// the store's start-up deletes cache files no record names.
+func (c *Cache) remover() {
+	defer close(c.removals.done)
+	for {
+		c.removals.Lock()
+		paths, stop := c.removals.paths, c.removals.stop
+		c.removals.paths = nil
+		c.removals.Unlock()
+		for _, p := range paths {
+			os.Remove(p)
+		}
+		if stop && len(paths) == 0 {
+			return
+		}
+		if len(paths) == 0 {
+			<-c.removals.wake
+		}
+	}
+}
+
+// Close deletes the files still queued for removal.
+func (c *Cache) Close() {
+	c.removals.Lock()
+	c.removals.stop = true
+	c.removals.Unlock()
+	select {
+	case c.removals.wake <- struct{}{}:
+	default:
+	}
+	<-c.removals.done
 }
 
 // Reserve accounts n more bytes of present blocks, first evicting clean
@@ -300,4 +359,22 @@ func parseName(name string) (ino, id uint64, ok bool) {
 	ino, err1 := strconv.ParseUint(a, 16, 64)
 	id, err2 := strconv.ParseUint(b, 16, 64)
 	return ino, id, err1 == nil && err2 == nil
+}
+
+// SyncAll puts every cache file's written bytes on the disk: one syncfs(2)
+// per cache dir, which commits the file system's journal once for all of
+// them, where an fsync per file would commit it once each.
+func (c *Cache) SyncAll() error {
+	for _, dir := range c.dirs {
+		d, err := os.Open(dir)
+		if err != nil {
+			return fmt.Errorf("cache: sync %s: %w", dir, err)
+		}
+		err = unix.Syncfs(int(d.Fd()))
+		d.Close()
+		if err != nil {
+			return fmt.Errorf("cache: syncfs %s: %w", dir, err)
+		}
+	}
+	return nil
 }

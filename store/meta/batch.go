@@ -21,32 +21,35 @@ func (d *DB) NewBatch(op string) *Batch {
 	return &Batch{d: d, b: d.db.NewBatch(), op: op}
 }
 
-// Commit applies the batch. With sync it returns only once the change is on
-// stable storage; that is what commit points use.
+// Commit applies the batch. It returns once the change is in the kernel,
+// where a crash of the daemon cannot lose it; with sync, once it is on the
+// disk, where a power failure cannot either (see walfs.go).
 func (b *Batch) Commit(sync bool) error {
-	opts := pebble.NoSync
-	if sync {
-		opts = pebble.Sync
-	}
-	err := b.b.Commit(opts)
+	err := b.b.Commit(pebble.Sync)
 	b.b.Close()
 	if err != nil {
 		return fmt.Errorf("metadata commit (%s): %w", b.op, err)
 	}
 	b.d.applyQueueDelta(b.queue)
+	if sync {
+		return b.d.syncHard()
+	}
+	b.d.unsynced.Store(true)
 	return nil
 }
 
 // CommitAsync applies the batch so that readers see it at once, and
-// returns a function that waits until it is synced to stable storage. A
-// caller holding a lock applies under the lock and waits after releasing it,
-// so that concurrent commits share one log sync.
+// returns a function that waits until it is in the kernel (as Commit(false);
+// the caller calls DB.Sync for the disk). A caller holding a lock applies
+// under the lock and waits after releasing it, so that concurrent commits
+// share one log write.
 func (b *Batch) CommitAsync() (wait func() error, err error) {
 	if err := b.d.db.ApplyNoSyncWait(b.b, pebble.Sync); err != nil {
 		b.b.Close()
 		return nil, fmt.Errorf("metadata commit (%s): %w", b.op, err)
 	}
 	b.d.applyQueueDelta(b.queue)
+	b.d.unsynced.Store(true)
 	return func() error {
 		defer b.b.Close()
 		if err := b.b.SyncWait(); err != nil {

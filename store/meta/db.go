@@ -4,9 +4,10 @@
 // The package knows records and keys, not rules: it never decides whether an
 // operation is allowed. The store package does that, and writes every change
 // it makes as one Batch, so that a change is applied whole or not at all.
-// Batches written at a commit point (close, fsync, object put) are committed
-// with Sync; namespace-only changes are not synced one by one but ride the
-// write-ahead log and become durable with the next synced batch.
+// Every batch is in the kernel before its commit returns, so a crash of the
+// daemon loses nothing acknowledged; batches that must also survive a power
+// failure at once (object put, fsync, the mount table) are synced to the
+// disk, and the rest are synced within a second (see walfs.go).
 package meta
 
 import (
@@ -15,8 +16,11 @@ import (
 	"fmt"
 	"iter"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // ErrNotFound is returned when a record does not exist.
@@ -30,6 +34,21 @@ const idBlock = 4096
 type DB struct {
 	db  *pebble.DB
 	dir string
+	wal *walFS
+
+	// hard orders syncHard's callers: flushed numbers their calls, each
+	// made after its commit reached the kernel; synced is the highest
+	// number an fdatasync is known to cover.
+	hard struct {
+		sync.Mutex
+		synced uint64
+	}
+	flushed atomic.Uint64
+	// unsynced is set by commits that only reached the kernel; the
+	// background syncer puts them on the disk within SyncInterval.
+	unsynced atomic.Bool
+	stop     chan struct{}
+	stopped  chan struct{}
 
 	// queue counts the tasks of the persist queue per mount, kept in
 	// memory so that asking for the depth costs nothing.
@@ -47,7 +66,9 @@ type DB struct {
 
 // Open opens (creating if needed) the metadata store in dir.
 func Open(dir string) (*DB, error) {
+	wal := newWALFS(vfs.Default)
 	opts := &pebble.Options{
+		FS:           wal,
 		Logger:       quietLogger{},
 		MemTableSize: 32 << 20,
 	}
@@ -55,7 +76,7 @@ func Open(dir string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open metadata store %s: %w", dir, err)
 	}
-	d := &DB{db: pdb, dir: dir}
+	d := &DB{db: pdb, dir: dir, wal: wal, stop: make(chan struct{}), stopped: make(chan struct{})}
 	if err := d.checkFormat(); err != nil {
 		pdb.Close()
 		return nil, err
@@ -83,13 +104,40 @@ func Open(dir string) (*DB, error) {
 			d.queue.byMount[t.Mount]++
 		}
 	}
+	go d.syncLoop()
 	return d, nil
+}
+
+// SyncInterval bounds how long a commit stays in the kernel only: what a
+// power failure can take is at most this much of the latest changes, as
+// ext4's commit interval bounds it for a local file system.
+const SyncInterval = time.Second
+
+func (d *DB) syncLoop() {
+	defer close(d.stopped)
+	t := time.NewTicker(SyncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+			if d.unsynced.Swap(false) {
+				if err := d.syncHard(); err != nil {
+					d.unsynced.Store(true) // try again; commits that need the disk see the error
+				}
+			}
+		}
+	}
 }
 
 func (d *DB) checkFormat() error {
 	v, closer, err := d.db.Get(sysFormat)
 	if errors.Is(err, pebble.ErrNotFound) {
-		return d.db.Set(sysFormat, binary.BigEndian.AppendUint32(nil, FormatVersion), pebble.Sync)
+		if err := d.db.Set(sysFormat, binary.BigEndian.AppendUint32(nil, FormatVersion), pebble.Sync); err != nil {
+			return fmt.Errorf("metadata store %s: write format: %w", d.dir, err)
+		}
+		return d.syncHard()
 	}
 	if err != nil {
 		return fmt.Errorf("metadata store %s: read format: %w", d.dir, err)
@@ -104,16 +152,47 @@ func (d *DB) checkFormat() error {
 	return nil
 }
 
-// Sync makes every change applied so far durable.
+// Sync makes every change applied so far durable on the disk.
 func (d *DB) Sync() error {
 	if err := d.db.LogData(nil, pebble.Sync); err != nil {
 		return fmt.Errorf("metadata sync: %w", err)
 	}
+	return d.syncHard()
+}
+
+// SyncCommitted puts on the disk every commit that has returned, the
+// caller's included: cheaper than Sync after a Commit(false) or CommitAsync
+// of one's own.
+func (d *DB) SyncCommitted() error { return d.syncHard() }
+
+// syncHard fdatasyncs the log: every commit that returned before the call
+// is then on the disk. Concurrent callers share one fdatasync when one
+// already covers them.
+func (d *DB) syncHard() error {
+	mine := d.flushed.Add(1) // every flush before this one has completed
+	d.hard.Lock()
+	defer d.hard.Unlock()
+	if d.hard.synced >= mine {
+		return nil
+	}
+	covers := d.flushed.Load()
+	if err := d.wal.syncOpen(); err != nil {
+		return fmt.Errorf("metadata sync: %w", err)
+	}
+	d.hard.synced = covers
 	return nil
 }
 
-// Close closes the store.
-func (d *DB) Close() error { return d.db.Close() }
+// Close puts everything on the disk and closes the store.
+func (d *DB) Close() error {
+	close(d.stop)
+	<-d.stopped
+	err := d.Sync()
+	if cerr := d.db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
 
 // Pebble gives access to the underlying database for metrics.
 func (d *DB) Pebble() *pebble.DB { return d.db }
@@ -140,7 +219,11 @@ func (d *DB) alloc(key []byte, next, limit *uint64) (uint64, error) {
 	defer d.ids.Unlock()
 	if *next >= *limit {
 		newLimit := *next + idBlock
-		if err := d.db.Set(key, u64(nil, newLimit), pebble.Sync); err != nil {
+		err := d.db.Set(key, u64(nil, newLimit), pebble.Sync)
+		if err == nil {
+			err = d.syncHard() // ids must never be handed out twice
+		}
+		if err != nil {
 			return 0, fmt.Errorf("metadata: reserve ids: %w", err)
 		}
 		*limit = newLimit

@@ -9,7 +9,8 @@ import (
 // On-disk constants are never renumbered: a retired prefix stays listed here
 // as a comment so that it is never reused.
 //
-//	'S' name                          -> system value (format version, next inode, next task seq)
+//	'S' name                          -> system value (format version, next inode, next task seq,
+//	                                     the last run: boot id and whether it stopped cleanly)
 //	'i' ino(8)                        -> Inode (see inode.go)
 //	'd' parent(8) name                -> Dentry: child ino(8) type(1)
 //	'l' ino(8) parent(8) name         -> (empty) every link of a file, for persisting hard links
@@ -48,6 +49,7 @@ var (
 	sysFormat  = []byte{prefixSys, 'f'}
 	sysNextIno = []byte{prefixSys, 'i'}
 	sysNextSeq = []byte{prefixSys, 'q'}
+	sysRun     = []byte{prefixSys, 'r'}
 )
 
 // FormatVersion is the layout version written by this code. Open refuses a

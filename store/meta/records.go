@@ -34,6 +34,11 @@ type CacheState struct {
 	// a persisted file: if Hoard crashes before the write is committed, the
 	// cache file no longer matches the UFS and start-up drops it.
 	Dirty bool
+	// Unsynced says that some present blocks were in the kernel, not yet
+	// on the disk, when the record was written (a close is not an fsync).
+	// They are trusted after a crash of the daemon, not after a crash of
+	// the machine.
+	Unsynced bool
 }
 
 func (c *CacheState) encode() []byte {
@@ -43,6 +48,7 @@ func (c *CacheState) encode() []byte {
 	e.i(c.BlockSize)
 	e.by(c.Bitmap)
 	e.bool(c.Dirty)
+	e.bool(c.Unsynced)
 	return e.b
 }
 
@@ -54,6 +60,7 @@ func decodeCacheState(b []byte) (*CacheState, error) {
 	c := &CacheState{CacheID: d.u(), BlockSize: d.i()}
 	c.Bitmap = append([]byte(nil), d.by()...)
 	c.Dirty = d.bool()
+	c.Unsynced = d.bool() // absent in records from before it existed
 	if d.err != nil {
 		return nil, fmt.Errorf("cache state: %w", d.err)
 	}

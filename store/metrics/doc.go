@@ -36,8 +36,11 @@
 // The doors call the recording methods (FuseOp, FuseBytes, S3Op, ...) on
 // every request, so those are allocation-free and take no lock: the
 // per-label children are looked up in copy-on-write maps that only change
-// the first time a label value is seen. Everything that is a state rather
-// than an event (cache use, queue depth, pebble) is read at scrape time by
-// collectors and costs the data path nothing. A nil *Registry records
-// nothing, which is how benchmarks measure the doors with metrics off.
+// the first time a label value is seen, and the FUSE mount resolves one
+// FuseOpRecorder per operation when it mounts, which skips even that.
+// Everything that is a state rather than an event (cache use, queue depth,
+// pebble) is read at scrape time by collectors and costs the data path
+// nothing. A nil *Registry records nothing, and the doors then leave their
+// wrappers out, which is how BenchmarkFUSEMetrics (fuse) and
+// BenchmarkGatewayMetrics (gateway) measure them with metrics on and off.
 package metrics
