@@ -319,9 +319,12 @@ type AdminCacheReport struct {
 	Capacity int64 `json:"capacity"`
 	Used     int64 `json:"used"`
 	Clean    int64 `json:"clean"` // persisted and unpinned: evictable
-	// Unevictable is Used - Clean: blocks of pinned files and blocks not
-	// yet in the UFS.
-	Unevictable  int64 `json:"unevictable"`
+	// Unevictable is Used - Clean = Dirty + Pinned.
+	Unevictable int64 `json:"unevictable"`
+	// Dirty: blocks not yet in the UFS, only on this machine.
+	Dirty int64 `json:"dirty"`
+	// Pinned: blocks of pinned files that are in the UFS too.
+	Pinned       int64 `json:"pinned"`
 	Evictions    int64 `json:"evictions"`
 	EvictedBytes int64 `json:"evictedBytes"`
 }
@@ -339,7 +342,7 @@ func (a *adminAPI) report(w *adminWriter, r *http.Request, q adminQuery) error {
 	c := rep.Cache
 	out := AdminReport{
 		Cache: AdminCacheReport{Capacity: c.Capacity, Used: c.Used, Clean: c.Clean, Unevictable: c.Pinned,
-			Evictions: c.Evictions, EvictedBytes: c.EvictedBytes},
+			Dirty: c.Dirty, Pinned: c.Kept, Evictions: c.Evictions, EvictedBytes: c.EvictedBytes},
 		Queue: AdminQueueReport{Depth: rep.Queue.Depth, OldestAgeMs: rep.Queue.OldestAge.Milliseconds(),
 			Failing: rep.Queue.Failing, LastErrors: rep.Queue.LastErrors},
 		Mounts: a.mountTable(),

@@ -257,8 +257,8 @@ func TestEvictionUnderTinyQuota(t *testing.T) {
 	wantErr(t, err, ErrNoSpace)
 	h.Release(bg)
 	e.s.Unlink(bg, RootIno, "toobig")
-	if st := e.s.CacheStats(); st.Pinned != 6*bs {
-		t.Fatalf("pinned %d, want %d", st.Pinned, 6*bs)
+	if st := e.s.CacheStats(); st.Pinned != 6*bs || st.Dirty != 6*bs {
+		t.Fatalf("pinned %d, dirty %d, want %d", st.Pinned, st.Dirty, 6*bs)
 	}
 	e.faults.SetDown(false)
 	e.waitPersisted()

@@ -361,14 +361,24 @@ func (fd *fileData) noteOwnChangeLocked() {
 // makeCleanLocked registers the present blocks as evictable, once the
 // content is in the UFS.
 func (fd *fileData) makeCleanLocked() {
-	if fd.f == nil || fd.dirty || fd.pinned {
+	if fd.f == nil || fd.dirty {
 		return
 	}
 	bs := fd.s.cache.BlockSize()
 	for i := range nblocks(fd.size, bs) {
 		if fd.bitmap.Has(i) {
-			fd.s.cache.AddClean(cache.Block{Ino: fd.ino, CacheID: fd.cacheID, Index: i}, blockLen(i, fd.size, bs))
+			fd.s.registerPersisted(cache.Block{Ino: fd.ino, CacheID: fd.cacheID, Index: i}, blockLen(i, fd.size, bs), fd.pinned)
 		}
+	}
+}
+
+// registerPersisted tells the cache that a present block's bytes are in
+// the UFS: evictable, unless its file is pinned.
+func (s *Store) registerPersisted(b cache.Block, size int64, pinned bool) {
+	if pinned {
+		s.cache.AddKept(b, size)
+	} else {
+		s.cache.AddClean(b, size)
 	}
 }
 
@@ -499,8 +509,8 @@ func (j *fetchJob) landed(i int64, err error) {
 	}
 	fd.bitmap.Set(i)
 	fd.unrecorded = true
-	if fd.persisted && !fd.pinned {
-		s.cache.AddClean(cache.Block{Ino: fd.ino, CacheID: j.cacheID, Index: i}, blockLen(i, fd.size, bs))
+	if fd.persisted {
+		s.registerPersisted(cache.Block{Ino: fd.ino, CacheID: j.cacheID, Index: i}, blockLen(i, fd.size, bs), fd.pinned)
 	}
 	fd.s.syncLater(fd.ino)
 }

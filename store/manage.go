@@ -221,13 +221,8 @@ func (s *Store) SetPinned(ctx context.Context, path string, pinned bool) error {
 		}
 		fd.mu.Lock()
 		fd.pinned = pinned
-		if pinned {
-			bs := s.cache.BlockSize()
-			for i := range nblocks(fd.size, bs) {
-				s.cache.Forget(cache.Block{Ino: fd.ino, CacheID: fd.cacheID, Index: i})
-			}
-		} else if fd.persisted {
-			fd.makeCleanLocked()
+		if fd.persisted {
+			fd.makeCleanLocked() // kept when pinned, evictable when not
 		}
 		fd.mu.Unlock()
 		s.release(fd)

@@ -148,8 +148,15 @@ func TestLoadFreePinChecksumDu(t *testing.T) {
 	if u, _ := e.s.Du(bg, "/dir"); u.Cached != 1000 || u.Pinned != 1000 {
 		t.Fatalf("du after free: %+v", u)
 	}
+	// A pinned file's blocks are kept, not dirty: they are in the UFS.
+	if st := e.s.CacheStats(); st.Kept != 1000 || st.Dirty != 0 || st.Pinned != 1000 {
+		t.Fatalf("cache with a pinned file: %+v", st)
+	}
 	if err := e.s.SetPinned(bg, "/dir/sub", false); err != nil {
 		t.Fatal(err)
+	}
+	if st := e.s.CacheStats(); st.Kept != 0 || st.Dirty != 0 || st.Clean != 1000 {
+		t.Fatalf("cache after unpinning: %+v", st)
 	}
 	if err := e.s.Free(bg, "/dir"); err != nil {
 		t.Fatal(err)
@@ -162,6 +169,9 @@ func TestLoadFreePinChecksumDu(t *testing.T) {
 	e.faults.SetDown(true)
 	e.writeFile(RootIno, "local", data[:5000])
 	wantErr(t, e.s.Free(bg, "/local"), ErrBusy)
+	if st := e.s.CacheStats(); st.Dirty != 5000 || st.Kept != 0 {
+		t.Fatalf("cache with a file not yet persisted: %+v", st)
+	}
 	mustEqual(t, e.readPath("/local"), data[:5000])
 	if err := e.s.Persist(bg, mustResolve(t, e.s, "/local").Ino); err == nil {
 		t.Fatal("persist with the UFS down succeeded")

@@ -59,10 +59,10 @@ func (s *Store) reconcileCache(machineCrashed bool) error {
 		}
 		bm := cache.Bitmap(cs.Bitmap)
 		s.cache.Account(accounted(bm, n.Size, bs, 0, nblocks(n.Size, bs)))
-		if n.State == Persisted && !cs.Dirty && !n.Pinned {
+		if n.State == Persisted && !cs.Dirty {
 			for i := range nblocks(n.Size, bs) {
 				if bm.Has(i) {
-					s.cache.AddClean(cache.Block{Ino: ino, CacheID: cs.CacheID, Index: i}, blockLen(i, n.Size, bs))
+					s.registerPersisted(cache.Block{Ino: ino, CacheID: cs.CacheID, Index: i}, blockLen(i, n.Size, bs), n.Pinned)
 				}
 			}
 		}

@@ -710,7 +710,8 @@ func fsReport(e *fsEnv, args []string) error {
 	fmt.Fprintf(w, "    Cache capacity:         %s\n", humanBytes(r.Cache.Capacity))
 	fmt.Fprintf(w, "    Cache used:             %s%s\n", humanBytes(r.Cache.Used), pct(r.Cache.Used))
 	fmt.Fprintf(w, "    Evictable (clean):      %s\n", humanBytes(r.Cache.Clean))
-	fmt.Fprintf(w, "    Pinned or dirty:        %s (blocks of pinned files and blocks not yet in the UFS)\n", humanBytes(r.Cache.Unevictable))
+	fmt.Fprintf(w, "    Dirty:                  %s (not yet in the UFS)\n", humanBytes(r.Cache.Dirty))
+	fmt.Fprintf(w, "    Pinned:                 %s (pinned files, in the UFS too)\n", humanBytes(r.Cache.Pinned))
 	fmt.Fprintf(w, "    Evictions:              %d (%s)\n", r.Cache.Evictions, humanBytes(r.Cache.EvictedBytes))
 	fmt.Fprintf(w, "    Persist queue depth:    %d\n", r.Queue.Depth)
 	if r.Queue.Depth > 0 {

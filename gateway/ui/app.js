@@ -175,7 +175,8 @@
     const c = rep.cache;
     setText('ov-capacity', bytes(c.capacity));
     setText('ov-used', bytes(c.used));
-    setText('ov-dirty', bytes(c.unevictable));
+    setText('ov-dirty', bytes(c.dirty));
+    setText('ov-pinned', bytes(c.pinned));
     setText('ov-clean', bytes(c.clean));
     setText('ov-evicted', bytes(c.evictedBytes) + ' (' + c.evictions + ' blocks)');
     const bar = $('ov-cache-bar');

@@ -80,6 +80,8 @@ type Cache struct {
 		clean     int64                   // bytes of blocks in lru
 		lru       list.List               // of *entry, front is most recent
 		entries   map[Block]*list.Element // clean blocks
+		kept      map[Block]int64         // blocks of pinned files that are in the UFS, by size
+		keptBytes int64
 		evictions int64
 		evicted   int64 // bytes
 	}
@@ -103,6 +105,7 @@ func Open(o Options) (*Cache, error) {
 	}
 	c := &Cache{dirs: o.Dirs, quota: o.Quota, blockSize: o.BlockSize, evict: o.Evict}
 	c.mu.entries = make(map[Block]*list.Element)
+	c.mu.kept = make(map[Block]int64)
 	for _, d := range o.Dirs {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("cache dir %s: %w", d, err)
@@ -267,6 +270,10 @@ func (c *Cache) Account(n int64) {
 func (c *Cache) AddClean(b Block, size int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if size, ok := c.mu.kept[b]; ok { // its file was unpinned
+		delete(c.mu.kept, b)
+		c.mu.keptBytes -= size
+	}
 	if el, ok := c.mu.entries[b]; ok {
 		c.mu.lru.MoveToFront(el)
 		return
@@ -284,11 +291,30 @@ func (c *Cache) Touch(b Block) {
 	c.mu.Unlock()
 }
 
-// Forget makes a block unevictable (it became dirty) and reports whether it
-// was clean.
+// AddKept registers a present block of a pinned file whose bytes are in
+// the UFS: never evicted, yet not dirty either. Only the statistics tell
+// it from a dirty block.
+func (c *Cache) AddKept(b Block, size int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.mu.entries[b]; ok {
+		c.removeLocked(el)
+	}
+	if _, ok := c.mu.kept[b]; !ok {
+		c.mu.kept[b] = size
+		c.mu.keptBytes += size
+	}
+}
+
+// Forget makes a block dirty (unevictable, not in the UFS): it was written,
+// or is going away. It reports whether the block was clean.
 func (c *Cache) Forget(b Block) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if size, ok := c.mu.kept[b]; ok {
+		delete(c.mu.kept, b)
+		c.mu.keptBytes -= size
+	}
 	if el, ok := c.mu.entries[b]; ok {
 		c.removeLocked(el)
 		return true
@@ -303,12 +329,14 @@ func (c *Cache) removeLocked(el *list.Element) {
 	c.mu.clean -= e.size
 }
 
-// Stats is a snapshot of the accounting.
+// Stats is a snapshot of the accounting. Used = Clean + Kept + Dirty.
 type Stats struct {
 	Capacity     int64
 	Used         int64
 	Clean        int64 // evictable
-	Pinned       int64 // Used - Clean: blocks not yet persisted, or pinned files
+	Pinned       int64 // Used - Clean: unevictable, Kept + Dirty
+	Kept         int64 // blocks of pinned files, in the UFS too
+	Dirty        int64 // blocks whose bytes are only here (not yet persisted)
 	Evictions    int64
 	EvictedBytes int64
 }
@@ -319,6 +347,7 @@ func (c *Cache) Stats() Stats {
 	defer c.mu.Unlock()
 	return Stats{
 		Capacity: c.quota, Used: c.mu.used, Clean: c.mu.clean, Pinned: c.mu.used - c.mu.clean,
+		Kept: c.mu.keptBytes, Dirty: max(0, c.mu.used-c.mu.clean-c.mu.keptBytes),
 		Evictions: c.mu.evictions, EvictedBytes: c.mu.evicted,
 	}
 }

@@ -45,7 +45,7 @@ func TestEveryFamilyIsHoards(t *testing.T) {
 		"hoard_s3_ops_total", "hoard_s3_op_duration_seconds", "hoard_s3_bytes_read_total", "hoard_s3_bytes_written_total",
 		"hoard_cache_hits_total", "hoard_cache_misses_total", "hoard_cache_fetched_bytes_total",
 		"hoard_cache_capacity_bytes", "hoard_cache_used_bytes", "hoard_cache_clean_bytes", "hoard_cache_pinned_bytes",
-		"hoard_cache_evictions_total", "hoard_cache_evicted_bytes_total",
+		"hoard_cache_dirty_bytes", "hoard_cache_kept_bytes", "hoard_cache_evictions_total", "hoard_cache_evicted_bytes_total",
 		"hoard_ufs_requests_total", "hoard_ufs_errors_total", "hoard_ufs_request_duration_seconds",
 		"hoard_ufs_bytes_read_total", "hoard_ufs_bytes_written_total",
 		"hoard_persist_queue_depth", "hoard_persist_queue_oldest_age_seconds", "hoard_persist_queue_failing",
@@ -151,6 +151,12 @@ func TestStoreCollector(t *testing.T) {
 	}
 	if got := value(t, g, "hoard_cache_pinned_bytes"); got != float64(len(data)) {
 		t.Errorf("pinned (MUST_CACHE, never persisted) %v, want %d", got, len(data))
+	}
+	if got := value(t, g, "hoard_cache_dirty_bytes"); got != float64(len(data)) {
+		t.Errorf("dirty (MUST_CACHE, never persisted) %v, want %d", got, len(data))
+	}
+	if got := value(t, g, "hoard_cache_kept_bytes"); got != 0 {
+		t.Errorf("kept (no pinned file) %v, want 0", got)
 	}
 	if got := value(t, g, "hoard_persist_queue_depth"); got != 0 {
 		t.Errorf("queue depth %v", got)

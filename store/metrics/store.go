@@ -63,7 +63,11 @@ var (
 	descCacheClean = prometheus.NewDesc("hoard_cache_clean_bytes",
 		"Bytes of cached blocks that are persisted and may be evicted.", nil, nil)
 	descCachePinned = prometheus.NewDesc("hoard_cache_pinned_bytes",
-		"Bytes of cached blocks that cannot be evicted: not yet persisted (dirty) or of pinned files.", nil, nil)
+		"Bytes of cached blocks that cannot be evicted: dirty ones and those of pinned files.", nil, nil)
+	descCacheDirty = prometheus.NewDesc("hoard_cache_dirty_bytes",
+		"Bytes of cached blocks not yet persisted: they exist only on this machine.", nil, nil)
+	descCacheKept = prometheus.NewDesc("hoard_cache_kept_bytes",
+		"Bytes of cached blocks of pinned files that are persisted too.", nil, nil)
 	descCacheEvictions = prometheus.NewDesc("hoard_cache_evictions_total",
 		"Blocks evicted from the cache to make room.", nil, nil)
 	descCacheEvicted = prometheus.NewDesc("hoard_cache_evicted_bytes_total",
@@ -78,7 +82,7 @@ var (
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCacheCapacity, descCacheUsed, descCacheClean, descCachePinned,
-		descCacheEvictions, descCacheEvicted, descQueueDepth, descQueueAge, descQueueFailing} {
+		descCacheDirty, descCacheKept, descCacheEvictions, descCacheEvicted, descQueueDepth, descQueueAge, descQueueFailing} {
 		ch <- d
 	}
 }
@@ -93,6 +97,8 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descCacheUsed, float64(cs.Used))
 	gauge(descCacheClean, float64(cs.Clean))
 	gauge(descCachePinned, float64(cs.Pinned))
+	gauge(descCacheDirty, float64(cs.Dirty))
+	gauge(descCacheKept, float64(cs.Kept))
 	counter(descCacheEvictions, float64(cs.Evictions))
 	counter(descCacheEvicted, float64(cs.EvictedBytes))
 	q, _ := c.r.Queue()
