@@ -396,6 +396,44 @@ func TestWriteTypes(t *testing.T) {
 	wantErr(t, err, ErrIO)
 }
 
+// TestThroughExposedCacheFile: a THROUGH file written through its cache
+// file (as the FUSE mount's passthrough does) is uploaded at the flush, and
+// its cache is dropped when the last handle goes, not kept.
+func TestThroughExposedCacheFile(t *testing.T) {
+	e := newEnv(t)
+	ctx := WithWriteType(bg, Through)
+	n, h, err := e.s.Create(ctx, RootIno, "t", 0o644, Cred{}, os.O_RDWR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, ok, err := h.CacheFile(true)
+	if err != nil || !ok {
+		t.Fatalf("cache file of a new file: %v %v", ok, err)
+	}
+	data := randBytes(3, 100_000)
+	if _, err := f.WriteAt(data, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.ufsBytes("t"); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("UFS after the flush: %d bytes, %v", len(got), err)
+	}
+	if c := e.s.CachedBytes(n); c != int64(len(data)) {
+		t.Fatalf("cached while the file is exposed: %d", c)
+	}
+	if err := h.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.waitPersisted()
+	n, _ = e.s.GetAttr(bg, n.Ino)
+	if c := e.s.CachedBytes(n); c != 0 || n.State != Persisted {
+		t.Fatalf("after the last release: %d bytes cached, state %v; THROUGH keeps nothing", c, n.State)
+	}
+	mustEqual(t, e.readAll(n.Ino), data) // read back from the UFS
+}
+
 func TestCacheDiskFull(t *testing.T) {
 	const bs = 64 << 10
 	e := newEnv(t, func(o *Options) { o.Quota = 4 * bs; o.BlockSize = bs })

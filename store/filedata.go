@@ -38,6 +38,9 @@ type fileData struct {
 	durable cache.Bitmap
 	// unrecorded: blocks were fetched since the record was last written.
 	unrecorded bool
+	// dropWhenClosed: a THROUGH file was uploaded while its cache file was
+	// exposed; the last release drops the cache.
+	dropWhenClosed bool
 	size       int64
 	mtime      int64
 	dirty      bool // uncommitted changes
@@ -154,9 +157,15 @@ func (s *Store) release(fd *fileData) {
 		s.syncLater(fd.ino)
 	}
 	fd.closeFile()
+	drop := fd.dropWhenClosed
 	fd.mu.Unlock()
-	if n, err := s.db.Inode(fd.ino); err == nil && n.Nlink == 0 {
+	n, err := s.db.Inode(fd.ino)
+	switch {
+	case err != nil:
+	case n.Nlink == 0:
 		s.forgetIfClosed(fd.ino)
+	case drop && n.WriteType == Through:
+		s.dropCache(fd.ino) // THROUGH keeps nothing cached once uploaded
 	}
 }
 

@@ -482,6 +482,11 @@ func (s *Store) markPersisted(ino, version uint64, info ufs.ObjectInfo, through 
 	}
 	fd.persisted = true
 	fd.src.ok, fd.src.mount, fd.src.key, fd.src.size = true, n.Mount, info.Key, info.Size
+	if through && fd.exposed > 0 {
+		// The kernel or sendfile reads the cache file: drop it when the
+		// last handle goes (release).
+		fd.dropWhenClosed = true
+	}
 	if through && fd.exposed == 0 {
 		fd.dropCacheLocked()
 		b := s.db.NewBatch("drop cache")
