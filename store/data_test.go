@@ -434,6 +434,49 @@ func TestThroughExposedCacheFile(t *testing.T) {
 	mustEqual(t, e.readAll(n.Ino), data) // read back from the UFS
 }
 
+// TestExposedWriterKeepsDirtyMark: while a handle lets the kernel write
+// the cache file, commits leave the record marked dirty, so that a crash
+// after an upload cannot leave a cache file that silently disagrees with
+// the UFS; the last such handle's release clears the mark.
+func TestExposedWriterKeepsDirtyMark(t *testing.T) {
+	e := newEnv(t)
+	n := e.writeFile(RootIno, "f", []byte("persisted"))
+	e.waitPersisted()
+	h, err := e.s.Open(bg, n.Ino, os.O_RDWR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, ok, err := h.CacheFile(true)
+	if err != nil || !ok {
+		t.Fatalf("cache file: %v %v", ok, err)
+	}
+	mark := func() bool {
+		cs, err := e.s.db.CacheState(n.Ino)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cs.Dirty
+	}
+	if !mark() {
+		t.Fatal("a persisted file opened for kernel writes is not marked dirty")
+	}
+	f.WriteAt([]byte("P"), 0)
+	if err := h.Flush(bg); err != nil {
+		t.Fatal(err)
+	}
+	e.waitPersisted()
+	if !mark() {
+		t.Error("the mark was cleared by a commit while the kernel may still write")
+	}
+	if err := h.Release(bg); err != nil {
+		t.Fatal(err)
+	}
+	if mark() {
+		t.Error("the mark outlived the last kernel writer")
+	}
+	mustEqual(t, e.readPath("/f"), []byte("Persisted"))
+}
+
 func TestCacheDiskFull(t *testing.T) {
 	const bs = 64 << 10
 	e := newEnv(t, func(o *Options) { o.Quota = 4 * bs; o.BlockSize = bs })

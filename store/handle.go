@@ -448,6 +448,14 @@ func (h *Handle) Release(ctx context.Context) error {
 		h.extWrite = false
 		h.fd.extWriters--
 		h.fd.ext.Add(-1)
+		if h.fd.extWriters == 0 && h.fd.marked && !h.fd.dirty {
+			// The kernel can no longer write behind our back: the record
+			// need not warn of it any more.
+			h.fd.marked = false
+			if err := h.fd.saveStateLocked(false); err != nil {
+				h.s.log.Warn("clear the dirty mark", "ino", h.ino, "err", err)
+			}
+		}
 		if !h.fd.dirty && h.fd.persisted {
 			h.fd.makeCleanLocked() // nothing was written: evictable again
 		}
@@ -522,7 +530,10 @@ func (h *Handle) commit(ctx context.Context, hard bool) error {
 			return opErr("commit", inoStr(h.ino), err)
 		}
 	}
-	fd.marked = false
+	// While the kernel may write the cache file (passthrough), the record
+	// stays marked dirty: a write it makes after an upload reaches the
+	// file before we hear of it, so a mark set then would come too late.
+	fd.marked = fd.extWriters > 0 && fd.f != nil
 	if fd.f != nil {
 		if hard {
 			fd.durable = fd.bitmap.Clone() // the file was synced above
