@@ -24,9 +24,10 @@ test: build
 	HOARD_RANDOM_OPS=100000 $(GO) test -count=1 -timeout 20m -run TestRandomOps ./fuse
 
 # Benchmarks, each against a reference measured in the same run; prints a
-# table of MB/s, ops/s and ratios.
+# table of MB/s, ops/s and ratios at the end, and on a terminal a progress
+# line as each benchmark starts (scripts/bench).
 bench: build
-	@$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./... 2>&1 | tee bench.out | scripts/benchtable
+	@GO=$(GO) scripts/bench
 
 lint:
 	$(GO) vet ./...

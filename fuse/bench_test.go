@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hoardfs/hoard/store"
+	"github.com/hoardfs/hoard/store/metrics"
 )
 
 // The FUSE benchmarks run one workload against several targets in the
@@ -33,7 +35,9 @@ import (
 //   - hoard-daemon: the same without passthrough: every read and write
 //     through the daemon;
 //   - hoard-nokillpriv: without FUSE_HANDLE_KILLPRIV_V2, where the kernel
-//     asks GETXATTR security.capability before writes.
+//     asks GETXATTR security.capability before writes;
+//   - metrics-off, metrics-on: every request through the daemon (see
+//     metricsTarget), without and with a metrics registry.
 //
 // Sizes: HOARD_BENCH_SIZE bytes for the sequential file (256 MiB by
 // default), HOARD_BENCH_FILES small files (10,000). Run them with
@@ -48,6 +52,8 @@ type benchTarget struct {
 	// that its pages can be dropped before a cold read.
 	under func(rel string) string
 	stats func() Stats
+	// reg is the mount's metrics registry, nil when metrics are off.
+	reg *metrics.Registry
 }
 
 func benchSize(b *testing.B) int64 {
@@ -92,8 +98,11 @@ func targets(b *testing.B, names ...string) []benchTarget {
 				e.sopts.BlockSize = 0 // the default, 4 MiB
 				e.opts.Passthrough = name != "hoard-daemon"
 				e.opts.HandleKillpriv = name != "hoard-nokillpriv"
+				if strings.HasPrefix(name, "metrics-") {
+					metricsTarget(e, name == "metrics-on")
+				}
 			})
-			ts = append(ts, benchTarget{name: name, dir: e.mnt, under: e.cacheFileOf, stats: e.srv.Stats})
+			ts = append(ts, benchTarget{name: name, dir: e.mnt, under: e.cacheFileOf, stats: e.srv.Stats, reg: e.opts.Metrics})
 		}
 	}
 	return ts
@@ -157,11 +166,18 @@ func best(fn func() time.Duration) time.Duration {
 	return min(fn(), fn())
 }
 
+// ratio reports Hoard's figure over each reference's.
 func ratio(b *testing.B, got map[string]float64, name string) {
 	for _, ref := range []string{"loopback", "raw"} {
-		if got[ref] > 0 && got["hoard"] > 0 {
-			b.ReportMetric(got["hoard"]/got[ref], name+"-hoard/"+ref)
-		}
+		ratioOf(b, got, name, "hoard", ref)
+	}
+}
+
+// ratioOf reports got[target]/got[ref] as name-target/ref, when both were
+// measured.
+func ratioOf(b *testing.B, got map[string]float64, name, target, ref string) {
+	if got[ref] > 0 && got[target] > 0 {
+		b.ReportMetric(got[target]/got[ref], name+"-"+target+"/"+ref)
 	}
 }
 
@@ -177,27 +193,7 @@ func BenchmarkFUSESeq(b *testing.B) {
 	for _, t := range targets(b, "raw", "loopback", "hoard", "hoard-daemon") {
 		p := filepath.Join(t.dir, "seq")
 		w := best(func() time.Duration {
-			// Start from no file and a quiet disk: what the previous run
-			// or target left to write back (or to free) must not count.
-			os.Remove(p)
-			syscall.Sync()
-			start := time.Now()
-			f, err := os.Create(p)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for off := int64(0); off < size; off += int64(len(chunk)) {
-				if _, err := f.Write(chunk); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if err := f.Sync(); err != nil {
-				b.Fatal(err)
-			}
-			if err := f.Close(); err != nil {
-				b.Fatal(err)
-			}
-			return time.Since(start)
+			return writeSeq(b, p, chunk, size)
 		})
 		syscall.Sync()
 		read := func(drop bool) time.Duration {
@@ -415,4 +411,193 @@ func BenchmarkFUSEFio(b *testing.B) {
 	for _, j := range jobs {
 		ratio(b, got[j.name], "fio-"+j.name)
 	}
+}
+
+// metricsTarget makes e a target of BenchmarkFUSEMetrics, with a metrics
+// registry or without. Every request goes to the daemon: no passthrough,
+// and no kernel cache of attributes, entries or misses, so that a stat
+// costs a lookup and a getattr per path component. That is the most
+// requests a workload can make, and so the most that recording them can
+// cost.
+func metricsTarget(e *env, on bool) {
+	e.opts.Passthrough = false
+	e.opts.AttrTimeout, e.opts.EntryTimeout, e.opts.NegativeTimeout = 0, 0, 0
+	if on {
+		e.opts.Metrics = metrics.New(metrics.Options{})
+	}
+}
+
+// BenchmarkFUSEMetrics measures what the hoard_fuse_* metrics cost: one
+// workload against a mount without metrics (metrics-off) and one with a
+// registry (metrics-on), both sending every request to the daemon (see
+// metricsTarget):
+//
+//   - seqwrite: a HOARD_BENCH_SIZE file (256 MiB by default) written in
+//     1 MiB calls, ending with fsync;
+//   - seqread: the file read back in 1 MiB calls (each open drops the
+//     kernel's pages, so the reads reach the daemon);
+//   - randread: 4 KiB O_DIRECT reads at random aligned offsets of it, each
+//     one READ, for a second;
+//   - stat: stat(2) by path of 1,000 files in turn, for a second.
+//
+// Each phase runs six rounds, the two mounts taking turns to go first
+// (the second finds the machine as the first left it), and reports each
+// mount's median and the ratio on/off: 1 means metrics cost nothing
+// measurable. Medians rather than bests: the difference looked for is
+// small, and a best is whichever round the rest of the machine left alone.
+func BenchmarkFUSEMetrics(b *testing.B) {
+	size := benchSize(b)
+	ts := targets(b, "metrics-off", "metrics-on")
+	const files = 1000
+	for _, t := range ts {
+		d := filepath.Join(t.dir, "many")
+		if err := os.Mkdir(d, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		for i := range files {
+			if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("f%06d", i)), nil, 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	phase := func(name, unit string, fn func(t benchTarget) float64) {
+		runs := map[string][]float64{}
+		for round := range 6 {
+			for i := range ts {
+				t := ts[(i+round)%len(ts)]
+				runs[t.name] = append(runs[t.name], fn(t))
+			}
+		}
+		got := map[string]float64{}
+		for _, t := range ts {
+			got[t.name] = median(runs[t.name])
+			b.ReportMetric(got[t.name], t.name+"-"+name+"-"+unit)
+		}
+		ratioOf(b, got, name, "metrics-on", "metrics-off")
+	}
+
+	chunk := randBytes(6, 1<<20)
+	phase("seqwrite", "MB/s", func(t benchTarget) float64 {
+		return mbps(size, writeSeq(b, filepath.Join(t.dir, "seq"), chunk, size))
+	})
+	syscall.Sync()
+
+	buf := make([]byte, 1<<20)
+	phase("seqread", "MB/s", func(t benchTarget) float64 {
+		start := time.Now()
+		f, err := os.Open(filepath.Join(t.dir, "seq"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		var n int64
+		for {
+			m, err := io.ReadFull(f, buf)
+			n += int64(m)
+			if err != nil {
+				break
+			}
+		}
+		if n != size {
+			b.Fatalf("%s: read %d bytes, want %d", t.name, n, size)
+		}
+		return mbps(size, time.Since(start))
+	})
+
+	phase("randread", "ops/s", func(t benchTarget) float64 {
+		f, err := os.OpenFile(filepath.Join(t.dir, "seq"), os.O_RDONLY|syscall.O_DIRECT, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		rng := rand.New(rand.NewPCG(7, 8))
+		blocks := int(size / 4096)
+		return forOneSecond(b, func() error {
+			_, err := f.ReadAt(buf[:4096], int64(rng.IntN(blocks))*4096)
+			return err
+		})
+	})
+
+	phase("stat", "ops/s", func(t benchTarget) float64 {
+		i := 0
+		return forOneSecond(b, func() error {
+			i = (i + 1) % files
+			_, err := os.Stat(filepath.Join(t.dir, "many", fmt.Sprintf("f%06d", i)))
+			return err
+		})
+	})
+
+	for _, t := range ts {
+		b.Logf("%s: %+v; requests recorded: %v", t.name, t.stats(), requestsRecorded(b, t.reg))
+	}
+}
+
+// median is the middle of v (the upper one of an even count).
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// forOneSecond calls op in batches of 100 for a second and returns calls
+// per second.
+func forOneSecond(b *testing.B, op func() error) float64 {
+	n := 0
+	start := time.Now()
+	for time.Since(start) < time.Second {
+		for range 100 {
+			if err := op(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		n += 100
+	}
+	return float64(n) / time.Since(start).Seconds()
+}
+
+// requestsRecorded sums hoard_fuse_ops_total of reg (0 without one), to
+// show in the log that metrics-on recorded what it was sent.
+func requestsRecorded(b *testing.B, reg *metrics.Registry) float64 {
+	if reg == nil {
+		return 0
+	}
+	fams, err := reg.Gatherer().Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sum float64
+	for _, f := range fams {
+		if f.GetName() == "hoard_fuse_ops_total" {
+			for _, m := range f.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+// writeSeq writes size bytes to a new file at p in len(chunk) writes,
+// ending with fsync, and returns the time it took. It starts from no file
+// and a quiet disk: what an earlier run or target left to write back (or
+// to free) must not count.
+func writeSeq(b *testing.B, p string, chunk []byte, size int64) time.Duration {
+	os.Remove(p)
+	syscall.Sync()
+	start := time.Now()
+	f, err := os.Create(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for off := int64(0); off < size; off += int64(len(chunk)) {
+		if _, err := f.Write(chunk); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(start)
 }

@@ -9,7 +9,9 @@
 // statfs, readlink), node_dir.go (namespace changes and directory
 // listings), node_open.go (open, create and the I/O mode of each handle),
 // node_xattr.go, file.go (reads, writes, commit points), notify.go (the
-// change feed), raw.go (the few protocol fields go-fuse's node API hides).
+// change feed), raw.go (the few protocol fields go-fuse's node API hides),
+// metered.go (the hoard_fuse_* metrics of every request, when
+// Options.Metrics is set).
 //
 // # Inode numbers
 //

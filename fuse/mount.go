@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hoardfs/hoard/store"
+	"github.com/hoardfs/hoard/store/metrics"
 )
 
 // Origin tags the store changes made through the mount, so that the change
@@ -66,6 +67,12 @@ type Options struct {
 	// done through this mount (0: the store's, or the UFS mount's).
 	WriteType store.WriteType
 	ReadType  store.ReadType
+
+	// Metrics receives the hoard_fuse_* families: every request the daemon
+	// answers, its latency and the bytes read and written through it
+	// (metered.go). Nil turns metrics off at no cost: the requests then go
+	// to the node tree without a wrapper.
+	Metrics *metrics.Registry
 
 	// Logger receives the mount's log; nil discards it.
 	Logger *slog.Logger
@@ -218,7 +225,11 @@ func Mount(st *store.Store, mountpoint string, opts Options) (*Server, error) {
 	if opts.NegativeTimeout > 0 {
 		fsOpts.NegativeTimeout = &opts.NegativeTimeout
 	}
-	raw := &rawFS{RawFileSystem: fs.NewNodeFS(root, fsOpts), m: m}
+	var raw fuse.RawFileSystem = &rawFS{RawFileSystem: fs.NewNodeFS(root, fsOpts), m: m}
+	if opts.Metrics != nil {
+		// Outermost, so that the time rawFS spends on a request counts.
+		raw = newMeteredFS(raw, opts.Metrics)
+	}
 	srv, err := fuse.NewServer(raw, mnt, &fsOpts.MountOptions)
 	if err != nil {
 		return nil, fmt.Errorf("mount %s: %w", mnt, err)

@@ -327,15 +327,17 @@ func (s *server) completeUpload(q *request) error {
 			Bucket: q.bucket, Key: q.key, ETag: `"` + etagOf(n) + `"`,
 		}
 	}
-	timer := time.NewTimer(completeHeadStart)
-	defer timer.Stop()
-	select {
-	case r := <-done:
-		if r.err != nil {
-			return s.uploadError(q, r.err)
+	if completeHeadStart > 0 { // 0 answers 200 at once (tests)
+		timer := time.NewTimer(completeHeadStart)
+		defer timer.Stop()
+		select {
+		case r := <-done:
+			if r.err != nil {
+				return s.uploadError(q, r.err)
+			}
+			return writeXML(q, http.StatusOK, answer(r.n))
+		case <-timer.C:
 		}
-		return writeXML(q, http.StatusOK, answer(r.n))
-	case <-timer.C:
 	}
 	// Still assembling: answer now and keep the connection busy.
 	q.w.Header().Set("Content-Type", "application/xml")

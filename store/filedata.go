@@ -41,13 +41,13 @@ type fileData struct {
 	// dropWhenClosed: a THROUGH file was uploaded while its cache file was
 	// exposed; the last release drops the cache.
 	dropWhenClosed bool
-	size       int64
-	mtime      int64
-	dirty      bool // uncommitted changes
-	marked     bool // CacheState.Dirty written for this dirty period
-	persisted  bool // content is in the UFS: present blocks are clean
-	pinned     bool // never evicted (fs pin)
-	writeType  WriteType
+	size           int64
+	mtime          int64
+	dirty          bool // uncommitted changes
+	marked         bool // CacheState.Dirty written for this dirty period
+	persisted      bool // content is in the UFS: present blocks are clean
+	pinned         bool // never evicted (fs pin)
+	writeType      WriteType
 	// src is the UFS object holding the content, to fetch missing blocks
 	// from; ok is false when the content is only local.
 	src struct {

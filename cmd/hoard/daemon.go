@@ -238,7 +238,7 @@ func (d *daemon) startDoors(ctx context.Context, c *Config, log *slog.Logger) er
 		d.closers = append(d.closers, func() error { shutdown(srv); return nil })
 	}
 	if c.FuseMountPoint != "" {
-		unmount, err := mountFUSE(d.store, c, log)
+		unmount, err := mountFUSE(d.store, c, d.metrics, log)
 		if err != nil {
 			return fmt.Errorf("hoard.fuse.mount.point %s: %w", c.FuseMountPoint, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/hoardfs/hoard/fuse"
 	"github.com/hoardfs/hoard/gateway"
 	"github.com/hoardfs/hoard/store"
+	"github.com/hoardfs/hoard/store/metrics"
 )
 
 // newS3Handler is the S3 gateway on hoard.s3.address.
@@ -20,9 +21,11 @@ func newS3Handler(st *store.Store, c *Config, log *slog.Logger) http.Handler {
 }
 
 // mountFUSE mounts the namespace at hoard.fuse.mount.point (clearing a
-// stale mount a killed daemon left there) and returns its unmount.
-func mountFUSE(st *store.Store, c *Config, log *slog.Logger) (func() error, error) {
+// stale mount a killed daemon left there), recording its requests into reg,
+// and returns its unmount.
+func mountFUSE(st *store.Store, c *Config, reg *metrics.Registry, log *slog.Logger) (func() error, error) {
 	opts := fuse.DefaultOptions()
+	opts.Metrics = reg
 	opts.Logger = log.With("door", "fuse")
 	srv, err := fuse.Mount(st, c.FuseMountPoint, opts)
 	if err != nil {

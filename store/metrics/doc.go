@@ -20,7 +20,9 @@
 //	hoard_cache_hits_total                   blocks read from the cache (needs the store's observer)
 //	hoard_cache_misses_total                 blocks fetched from the UFS (needs the store's observer)
 //	hoard_cache_fetched_bytes_total          bytes of those blocks
-//	hoard_cache_capacity_bytes, _used_bytes, _clean_bytes, _pinned_bytes
+//	hoard_cache_capacity_bytes, _used_bytes, _clean_bytes, _pinned_bytes (= _dirty_bytes + _kept_bytes)
+//	hoard_cache_dirty_bytes                  bytes not yet persisted (only on this machine)
+//	hoard_cache_kept_bytes                   bytes of pinned files, persisted too
 //	hoard_cache_evictions_total, hoard_cache_evicted_bytes_total
 //	hoard_ufs_requests_total{backend,method} calls to a UFS backend (each retry counts)
 //	hoard_ufs_errors_total{backend,method,kind}  kind: not_exist, retryable, permission, canceled, other
