@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -491,5 +492,65 @@ func TestCacheDiskFull(t *testing.T) {
 	mustEqual(t, e.readPath("/keep"), keep)
 	if st := e.s.CacheStats(); st.Used != 3*bs {
 		t.Fatalf("accounting after failed put: %+v", st)
+	}
+}
+
+// TestConcurrentPutsOfOneNewKey races PUTs of one new key, and of a key
+// being renamed away: each is staged under the number its file would get,
+// and the losers of the race commit through a rename. The key ends with one
+// whole body, the cache holds exactly it, and no cache file is left over.
+func TestConcurrentPutsOfOneNewKey(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.WriteType = MustCache })
+	const writers = 8
+	bodies := make([][]byte, writers)
+	for i := range bodies {
+		bodies[i] = randBytes(uint64(100+i), 50_000+i)
+	}
+	for round := range 10 {
+		key := fmt.Sprintf("/k%d", round)
+		var wg sync.WaitGroup
+		for i := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := e.s.PutObject(bg, key, bytes.NewReader(bodies[i]), PutOptions{Size: -1}); err != nil {
+					t.Error(err)
+				}
+				if i == 0 {
+					// Take the name away under the others' feet.
+					if err := e.s.Rename(bg, RootIno, key[1:], RootIno, key[1:]+".old", 0); err != nil {
+						t.Error(err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if _, err := e.s.Resolve(bg, key); err != nil {
+			key += ".old" // the rename came last
+		}
+		got := e.readPath(key)
+		if !slices.ContainsFunc(bodies, func(b []byte) bool { return bytes.Equal(b, got) }) {
+			t.Fatalf("%s: %d bytes, not one of the bodies", key, len(got))
+		}
+	}
+	var want int64
+	files := 0
+	for de, err := range e.s.ReadDir(bg, RootIno, "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := e.s.GetAttr(bg, de.Ino)
+		want += n.Size
+		files++
+	}
+	if st := e.s.CacheStats(); st.Used != want {
+		t.Errorf("cache holds %d bytes, the %d files %d", st.Used, files, want)
+	}
+	onDisk := 0
+	if err := e.s.cache.Files(func(ino, id uint64, path string) { onDisk++ }); err != nil {
+		t.Fatal(err)
+	}
+	if onDisk != files {
+		t.Errorf("%d cache files for %d files", onDisk, files)
 	}
 }

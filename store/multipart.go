@@ -339,7 +339,7 @@ func (s *Store) UploadPart(ctx context.Context, path, id string, num int, r io.R
 	if err != nil {
 		return nil, opErr(op, path, err)
 	}
-	st, err := s.stage(ctx, r, PutOptions{MD5: o.MD5, Size: o.Size})
+	st, err := s.stage(ctx, r, PutOptions{MD5: o.MD5, Size: o.Size}, 0)
 	if err != nil {
 		return nil, opErr(op, path, err)
 	}

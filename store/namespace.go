@@ -233,6 +233,11 @@ func (s *Store) newInode(t FileType, mode uint32, cred Cred, parent *Inode, name
 	if err != nil {
 		return nil, err
 	}
+	return s.newInodeAt(ino, t, mode, cred, parent, name), nil
+}
+
+// newInodeAt is newInode with the number already allocated.
+func (s *Store) newInodeAt(ino uint64, t FileType, mode uint32, cred Cred, parent *Inode, name string) *Inode {
 	cred = s.fillCred(cred)
 	now := nowNs()
 	n := &Inode{
@@ -244,7 +249,7 @@ func (s *Store) newInode(t FileType, mode uint32, cred Cred, parent *Inode, name
 	if t == TypeDir {
 		n.Nlink = 2
 	}
-	return n, nil
+	return n
 }
 
 // touchDir updates a directory's mtime and ctime in batch b.

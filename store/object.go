@@ -88,10 +88,18 @@ func (s *Store) PutObject(ctx context.Context, path string, r io.Reader, o PutOp
 	if err := s.writable(parent); err != nil {
 		return nil, opErr("put", path, err)
 	}
-	if n, err := s.lookup(ctx, parent.Ino, name); err == nil && n.Type == TypeDir {
+	// Stage under the inode number the file will have, so that the commit
+	// need not rename the cache file while it holds the namespace lock: the
+	// existing file's, or a new one's. If another writer changes the name
+	// meanwhile, the commit renames.
+	var ino uint64 // 0: a new file
+	switch n, err := s.lookup(ctx, parent.Ino, name); {
+	case err == nil && n.Type == TypeDir:
 		return nil, opErr("put", path, ErrIsDir)
+	case err == nil:
+		ino = n.Ino
 	}
-	st, err := s.stage(ctx, r, o)
+	st, err := s.stage(ctx, r, o, ino)
 	if err != nil {
 		return nil, opErr("put", path, err)
 	}
@@ -123,6 +131,7 @@ func (s *Store) PutObject(ctx context.Context, path string, r io.Reader, o PutOp
 type staged struct {
 	f        *os.File
 	ino, id  uint64 // the file is named for (ino, id)
+	freshIno bool   // ino was allocated for this content: a new file may take it
 	size     int64
 	md5      []byte
 	reserved int64
@@ -134,12 +143,16 @@ func (st *staged) discard(s *Store) {
 	s.cache.Release(st.reserved)
 }
 
-// stage streams r into a new cache file, computing its MD5 on the way and
-// reserving cache space as it grows.
-func (s *Store) stage(ctx context.Context, r io.Reader, o PutOptions) (*staged, error) {
-	ino, err := s.db.NewIno()
-	if err != nil {
-		return nil, err
+// stage streams r into a new cache file of inode ino (0: a new inode,
+// whose number it allocates), computing its MD5 on the way and reserving
+// cache space as it grows.
+func (s *Store) stage(ctx context.Context, r io.Reader, o PutOptions, ino uint64) (*staged, error) {
+	fresh := ino == 0
+	if fresh {
+		var err error
+		if ino, err = s.db.NewIno(); err != nil {
+			return nil, err
+		}
 	}
 	id, err := s.db.NewIno()
 	if err != nil {
@@ -149,7 +162,7 @@ func (s *Store) stage(ctx context.Context, r io.Reader, o PutOptions) (*staged, 
 	if err != nil {
 		return nil, err
 	}
-	st := &staged{f: f, ino: ino, id: id}
+	st := &staged{f: f, ino: ino, id: id, freshIno: fresh}
 	sum := md5.New()
 	buf := s.bufs.get(1 << 20)
 	defer s.bufs.put(buf)
@@ -205,11 +218,17 @@ func (s *Store) commitStaged(ctx context.Context, parent uint64, name string, st
 	switch {
 	case perr == nil:
 		created = true
-		var err error
-		if n, err = s.newInode(TypeFile, 0o644, o.Cred, p, name); err != nil {
-			s.treeMu.Unlock()
-			return nil, false, err
+		ino := st.ino
+		if !st.freshIno {
+			// Staged under an existing file's number, which lost the name
+			// meanwhile: the new file needs a number of its own.
+			var err error
+			if ino, err = s.db.NewIno(); err != nil {
+				s.treeMu.Unlock()
+				return nil, false, err
+			}
 		}
+		n = s.newInodeAt(ino, TypeFile, 0o644, o.Cred, p, name)
 		if o.Mode != 0 {
 			n.Mode = o.Mode & 0o7777
 		}
