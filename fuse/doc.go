@@ -50,12 +50,13 @@
 //     of the cache disk's file system.
 //
 // The kernel allows one backing file per inode, and while it has one, every
-// open of the inode must be a passthrough open on it. If the store replaces
-// a file's content (an S3 put, a change found in the UFS) while passthrough
-// handles read the old cache file, new readers read that old version too
-// until the last of them closes, and new writers get EBUSY rather than
-// writing into a file the store no longer reads (STORE_ISSUES.md, 8, has
-// the store-side fix: replaced content under a new inode number).
+// open of the inode must be a passthrough open on it. An S3 put over a file
+// makes a new inode (the store replaces the file as a rename over it does),
+// so open handles keep the old version and new opens get the new one at
+// once. A change found in the UFS replaces the content in place: while
+// passthrough handles read the old cache file then, new readers read that
+// old version too until the last of them closes, and new writers get EBUSY
+// rather than writing into a file the store no longer reads.
 //
 // # Errors
 //

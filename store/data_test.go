@@ -496,9 +496,9 @@ func TestCacheDiskFull(t *testing.T) {
 }
 
 // TestConcurrentPutsOfOneNewKey races PUTs of one new key, and of a key
-// being renamed away: each is staged under the number its file would get,
-// and the losers of the race commit through a rename. The key ends with one
-// whole body, the cache holds exactly it, and no cache file is left over.
+// being renamed away: each makes a new file that replaces the one before.
+// The key ends with one whole body, the cache holds exactly the files
+// that are left, and no cache file of a replaced one is left over.
 func TestConcurrentPutsOfOneNewKey(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.WriteType = MustCache })
 	const writers = 8

@@ -339,7 +339,7 @@ func (s *Store) UploadPart(ctx context.Context, path, id string, num int, r io.R
 	if err != nil {
 		return nil, opErr(op, path, err)
 	}
-	st, err := s.stage(ctx, r, PutOptions{MD5: o.MD5, Size: o.Size}, 0)
+	st, err := s.stage(ctx, r, PutOptions{MD5: o.MD5, Size: o.Size})
 	if err != nil {
 		return nil, opErr(op, path, err)
 	}
@@ -598,7 +598,7 @@ func (s *Store) CompleteUpload(ctx context.Context, path, id string, list []Comp
 		return nil, opErr(op, path, err)
 	}
 	first := chosen[0]
-	n, created, err := s.commitStaged(ctx, parent.Ino, name, st, o)
+	n, replaced, err := s.commitStaged(ctx, parent.Ino, name, st, o)
 	if err != nil {
 		if _, serr := os.Stat(first.File); serr == nil {
 			// Not moved: give the first part its own bytes back, and keep
@@ -622,11 +622,7 @@ func (s *Store) CompleteUpload(ctx context.Context, path, id string, list []Comp
 	if err := s.dropUploadLocked(t, u, first.Number); err != nil {
 		s.log.Warn("multipart: dropping completed upload", "id", id, "err", err)
 	}
-	if created {
-		s.feed.publish(Event{Kind: Created, Ino: n.Ino, Parent: parent.Ino, Name: name, Origin: originOf(ctx)})
-	} else {
-		s.feed.publish(Event{Kind: Changed, Ino: n.Ino, Origin: originOf(ctx)})
-	}
+	s.publishPut(ctx, parent.Ino, name, n, replaced)
 	switch n.WriteType {
 	case CacheThrough, Through:
 		if err := s.persist.now(ctx, n.Ino); err != nil {

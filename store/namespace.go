@@ -221,7 +221,7 @@ func (s *Store) prepareChild(ctx context.Context, parent uint64, name string) (*
 		return nil, nil, err
 	}
 	if _, err := s.db.Lookup(parent, name); err == nil {
-		return nil, nil, ErrExist
+		return p, m, ErrExist // the directory's all the same, for a caller that replaces
 	} else if !errors.Is(err, meta.ErrNotFound) {
 		return nil, nil, err
 	}

@@ -88,31 +88,19 @@ func (s *Store) PutObject(ctx context.Context, path string, r io.Reader, o PutOp
 	if err := s.writable(parent); err != nil {
 		return nil, opErr("put", path, err)
 	}
-	// Stage under the inode number the file will have, so that the commit
-	// need not rename the cache file while it holds the namespace lock: the
-	// existing file's, or a new one's. If another writer changes the name
-	// meanwhile, the commit renames.
-	var ino uint64 // 0: a new file
-	switch n, err := s.lookup(ctx, parent.Ino, name); {
-	case err == nil && n.Type == TypeDir:
+	if n, err := s.lookup(ctx, parent.Ino, name); err == nil && n.Type == TypeDir {
 		return nil, opErr("put", path, ErrIsDir)
-	case err == nil:
-		ino = n.Ino
 	}
-	st, err := s.stage(ctx, r, o, ino)
+	st, err := s.stage(ctx, r, o)
 	if err != nil {
 		return nil, opErr("put", path, err)
 	}
-	n, created, err := s.commitStaged(ctx, parent.Ino, name, st, o)
+	n, replaced, err := s.commitStaged(ctx, parent.Ino, name, st, o)
 	if err != nil {
 		st.discard(s)
 		return nil, opErr("put", path, err)
 	}
-	if created {
-		s.feed.publish(Event{Kind: Created, Ino: n.Ino, Parent: parent.Ino, Name: name, Origin: originOf(ctx)})
-	} else {
-		s.feed.publish(Event{Kind: Changed, Ino: n.Ino, Origin: originOf(ctx)})
-	}
+	s.publishPut(ctx, parent.Ino, name, n, replaced)
 	switch n.WriteType {
 	case CacheThrough, Through:
 		if err := s.persist.now(ctx, n.Ino); err != nil {
@@ -130,8 +118,7 @@ func (s *Store) PutObject(ctx context.Context, path string, r io.Reader, o PutOp
 // staged is content written to a new cache file, not yet committed.
 type staged struct {
 	f        *os.File
-	ino, id  uint64 // the file is named for (ino, id)
-	freshIno bool   // ino was allocated for this content: a new file may take it
+	ino, id  uint64 // the inode number it is for, and its cache id
 	size     int64
 	md5      []byte
 	reserved int64
@@ -143,16 +130,13 @@ func (st *staged) discard(s *Store) {
 	s.cache.Release(st.reserved)
 }
 
-// stage streams r into a new cache file of inode ino (0: a new inode,
-// whose number it allocates), computing its MD5 on the way and reserving
-// cache space as it grows.
-func (s *Store) stage(ctx context.Context, r io.Reader, o PutOptions, ino uint64) (*staged, error) {
-	fresh := ino == 0
-	if fresh {
-		var err error
-		if ino, err = s.db.NewIno(); err != nil {
-			return nil, err
-		}
+// stage streams r into a new cache file, named for the new inode it will
+// be the content of, computing its MD5 on the way and reserving cache space
+// as it grows.
+func (s *Store) stage(ctx context.Context, r io.Reader, o PutOptions) (*staged, error) {
+	ino, err := s.db.NewIno()
+	if err != nil {
+		return nil, err
 	}
 	id, err := s.db.NewIno()
 	if err != nil {
@@ -162,7 +146,7 @@ func (s *Store) stage(ctx context.Context, r io.Reader, o PutOptions, ino uint64
 	if err != nil {
 		return nil, err
 	}
-	st := &staged{f: f, ino: ino, id: id, freshIno: fresh}
+	st := &staged{f: f, ino: ino, id: id}
 	sum := md5.New()
 	buf := s.bufs.get(1 << 20)
 	defer s.bufs.put(buf)
@@ -209,51 +193,27 @@ func (s *Store) stage(ctx context.Context, r io.Reader, o PutOptions, ino uint64
 	return st, nil
 }
 
-// commitStaged makes staged content the content of name in parent.
-func (s *Store) commitStaged(ctx context.Context, parent uint64, name string, st *staged, o PutOptions) (*Inode, bool, error) {
+// commitStaged makes staged content the content of name in parent: a new
+// file, under the inode number it was staged for. A file already there is
+// replaced as rename(2) replaces one, not rewritten: its inode loses the
+// name and lives on for whoever has it open (the FUSE mount's passthrough
+// handles, a reader half-way through), as S3 makes a new object of every
+// PUT. replaced is that file, nil when the name was free.
+func (s *Store) commitStaged(ctx context.Context, parent uint64, name string, st *staged, o PutOptions) (n, replaced *Inode, err error) {
 	s.treeMu.Lock()
 	p, m, perr := s.prepareChild(ctx, parent, name)
-	var n *Inode
-	created := false
-	switch {
-	case perr == nil:
-		created = true
-		ino := st.ino
-		if !st.freshIno {
-			// Staged under an existing file's number, which lost the name
-			// meanwhile: the new file needs a number of its own.
-			var err error
-			if ino, err = s.db.NewIno(); err != nil {
-				s.treeMu.Unlock()
-				return nil, false, err
-			}
-		}
-		n = s.newInodeAt(ino, TypeFile, 0o644, o.Cred, p, name)
-		if o.Mode != 0 {
-			n.Mode = o.Mode & 0o7777
-		}
-		n.WriteType = s.writeTypeFor(ctx, m)
-	case errors.Is(perr, ErrExist):
-		de, err := s.db.Lookup(parent, name)
-		if err == nil && de.Type != TypeFile {
-			err = ErrIsDir
-		}
-		if err == nil {
-			n, err = s.inode(de.Ino)
-		}
-		if err != nil {
-			s.treeMu.Unlock()
-			return nil, false, err
-		}
-		if m, err = s.mounts.get(n.Mount); err != nil {
-			s.treeMu.Unlock()
-			return nil, false, err
-		}
-		n.WriteType = s.writeTypeFor(ctx, m)
-	default:
-		s.treeMu.Unlock()
-		return nil, false, perr
+	if errors.Is(perr, ErrExist) {
+		replaced, perr = s.replaceableLocked(parent, name)
 	}
+	if perr != nil {
+		s.treeMu.Unlock()
+		return nil, nil, perr
+	}
+	n = s.newInodeAt(st.ino, TypeFile, 0o644, o.Cred, p, name)
+	if o.Mode != 0 {
+		n.Mode = o.Mode & 0o7777
+	}
+	n.WriteType = s.writeTypeFor(ctx, m)
 	locked := true
 	unlock := func() {
 		if locked {
@@ -262,83 +222,94 @@ func (s *Store) commitStaged(ctx context.Context, parent uint64, name string, st
 		}
 	}
 	defer unlock()
-	if st.ino != n.Ino {
-		// Staged under a provisional number: give the file its real name.
-		dst := s.cache.Path(n.Ino, st.id)
+	if dst := s.cache.Path(n.Ino, st.id); st.f.Name() != dst {
+		// Assembled elsewhere (a multipart upload's parts): move it in.
 		if err := os.MkdirAll(dirOf(dst), 0o700); err != nil {
-			return nil, false, err
+			return nil, nil, err
 		}
 		if err := os.Rename(st.f.Name(), dst); err != nil {
-			return nil, false, fmt.Errorf("cache: %w", err)
+			return nil, nil, fmt.Errorf("cache: %w", err)
 		}
 		st.f.Close()
 		f, err := os.OpenFile(dst, os.O_RDWR, 0)
 		if err != nil {
-			return nil, false, fmt.Errorf("cache: %w", err)
+			return nil, nil, fmt.Errorf("cache: %w", err)
 		}
-		st.f, st.ino = f, n.Ino
+		st.f = f
 	}
-	now := nowNs()
-	n.Size, n.Mtime, n.Ctime = st.size, now, now
-	n.Version++
+	n.Size = st.size
+	n.Version = 1 // as after a first commit through a handle
 	n.ETag = hex.EncodeToString(st.md5)
 	if o.ETag != "" {
 		n.ETag = o.ETag
 	}
 	n.ContentType, n.Meta, n.Tags = o.ContentType, o.Meta, o.Tags
-	n.DataInUFS = false
-	n.State = NotPersisted
 	bs := s.cache.BlockSize()
 	var bm cache.Bitmap
 	for i := range nblocks(st.size, bs) {
 		bm.Set(i)
 	}
 	b := s.db.NewBatch("put")
+	if replaced != nil {
+		// As a rename over it: the new file takes the old one's UFS key
+		// when it is persisted there; when it never will be, the old
+		// object must go.
+		if n.WriteType == MustCache {
+			if err := s.queueDeleteLocked(b, replaced, parent, name); err != nil {
+				b.Discard()
+				return nil, nil, err
+			}
+		}
+		b.DeleteDentry(parent, name)
+		s.dropLinkLocked(b, replaced, parent, name)
+	}
 	if err := s.queuePersistLocked(b, n); err != nil {
 		b.Discard()
-		return nil, false, err
+		return nil, nil, err
 	}
 	b.PutInode(n)
-	if created {
-		b.PutDentry(parent, name, n.Ino, TypeFile)
-		b.PutLink(n.Ino, parent, name)
-		touchDir(b, p)
-	}
+	b.PutDentry(parent, name, n.Ino, TypeFile)
+	b.PutLink(n.Ino, parent, name)
+	touchDir(b, p)
 	b.PutCacheState(n.Ino, &meta.CacheState{CacheID: st.id, BlockSize: bs, Bitmap: bm})
-
-	// Switch readers: the old cache file goes (open descriptors keep it).
-	s.files.Lock()
-	fd := s.files.m[n.Ino]
-	if fd == nil {
-		s.dropCacheFileLocked(n.Ino)
-	}
-	s.files.Unlock()
-	if fd != nil {
-		fd.mu.Lock()
-		fd.dropCacheLocked()
-		fd.f, fd.cacheID, fd.bitmap, fd.durable = st.f, st.id, bm, bm.Clone()
-		fd.size, fd.mtime = n.Size, n.Mtime
-		fd.dirty, fd.marked, fd.persisted = false, false, false
-		fd.src.ok = false
-		fd.writeType = n.WriteType
-	}
 	wait, err := b.CommitAsync()
-	if fd != nil {
-		fd.mu.Unlock()
-	} else {
-		st.f.Close()
-	}
+	st.f.Close()
 	if err != nil {
-		return nil, false, err
+		return nil, nil, err
+	}
+	if replaced != nil && replaced.Nlink == 0 {
+		s.forgetIfClosedLocked(replaced.Ino)
 	}
 	// Wait for the log without the namespace lock, so that concurrent puts
 	// share one write and one sync instead of queueing for one each. A PUT
 	// answered 200 is on the disk.
 	unlock()
 	if err := wait(); err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
-	return n, created, s.db.SyncCommitted()
+	return n, replaced, s.db.SyncCommitted()
+}
+
+// replaceableLocked is the file a put to name in parent replaces.
+func (s *Store) replaceableLocked(parent uint64, name string) (*Inode, error) {
+	de, err := s.db.Lookup(parent, name)
+	if err != nil {
+		return nil, err
+	}
+	if de.Type != TypeFile {
+		return nil, ErrIsDir
+	}
+	return s.inode(de.Ino)
+}
+
+// publishPut tells the change feed what a put did: a new file, or a new
+// file in place of another (Removed, then Created, as for a rename over
+// it: the kernel must drop the old inode's name, not its pages).
+func (s *Store) publishPut(ctx context.Context, parent uint64, name string, n, replaced *Inode) {
+	if replaced != nil {
+		s.feed.publish(Event{Kind: Removed, Ino: replaced.Ino, Parent: parent, Name: name, Origin: originOf(ctx)})
+	}
+	s.feed.publish(Event{Kind: Created, Ino: n.Ino, Parent: parent, Name: name, Origin: originOf(ctx)})
 }
 
 // readFull fills buf from r and returns io.EOF only at the end of the
