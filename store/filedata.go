@@ -243,12 +243,8 @@ func (fd *fileData) ensureFileLocked() error {
 	if err != nil {
 		return err
 	}
-	f, err := fd.s.cache.OpenFile(fd.ino, id, true)
+	f, err := fd.s.cache.OpenFile(fd.ino, id, true) // new and empty
 	if err != nil {
-		return err
-	}
-	if err := f.Truncate(0); err != nil {
-		f.Close()
 		return err
 	}
 	fd.f, fd.cacheID, fd.bitmap, fd.durable = f, id, nil, nil

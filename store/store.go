@@ -211,7 +211,7 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.db = db
-	c, err := cache.Open(cache.Options{Dirs: opts.CacheDirs, Quota: opts.Quota, BlockSize: opts.BlockSize, Evict: s.evictBlock})
+	c, err := cache.Open(cache.Options{Dirs: opts.CacheDirs, Quota: opts.Quota, BlockSize: opts.BlockSize, Evict: s.evictBlock, Logger: opts.Logger})
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -54,6 +55,7 @@ type Options struct {
 	Quota     int64    // bytes, across all dirs
 	BlockSize int64    // default DefaultBlockSize
 	Evict     Evictor
+	Logger    *slog.Logger // nil discards
 }
 
 // Cache places cache files and accounts for their blocks.
@@ -62,6 +64,15 @@ type Cache struct {
 	quota     int64
 	blockSize int64
 	evict     Evictor
+
+	pools  []*filePool // one per dir (pool.go)
+	refill struct {
+		wake, stop, done chan struct{}
+	}
+	closeOnce sync.Once
+	// shards remembers the subdirectories known to exist, to spare a
+	// create its MkdirAll.
+	shards sync.Map
 
 	// removals is the queue of cache files to delete in the background
 	// (Remove): unlinking a file on ext4 costs more than the rest of an
@@ -111,9 +122,20 @@ func Open(o Options) (*Cache, error) {
 			return nil, fmt.Errorf("cache dir %s: %w", d, err)
 		}
 	}
+	for _, d := range o.Dirs {
+		c.pools = append(c.pools, &filePool{dir: d})
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	c.removals.wake = make(chan struct{}, 1)
 	c.removals.done = make(chan struct{})
+	c.refill.wake = make(chan struct{}, 1)
+	c.refill.stop = make(chan struct{})
+	c.refill.done = make(chan struct{})
 	go c.remover()
+	go c.refiller(log)
 	return c, nil
 }
 
@@ -126,27 +148,48 @@ func (c *Cache) Quota() int64 { return c.quota }
 // Path is where the cache file of version cacheID of inode ino lives. Files
 // are spread over the cache dirs by inode, and over 256 subdirectories.
 func (c *Cache) Path(ino, cacheID uint64) string {
-	h := fnv.New32a()
-	fmt.Fprint(h, ino)
-	dir := c.dirs[h.Sum32()%uint32(len(c.dirs))]
-	return filepath.Join(dir, fmt.Sprintf("%02x", ino&0xff), fmt.Sprintf("%x-%x", ino, cacheID))
+	return c.path(c.dirOf(ino), ino, cacheID)
 }
 
-// OpenFile opens (creating if asked) a cache file for reading and writing.
+// dirOf is the index of the cache dir that holds inode ino's files.
+func (c *Cache) dirOf(ino uint64) int {
+	h := fnv.New32a()
+	fmt.Fprint(h, ino)
+	return int(h.Sum32() % uint32(len(c.dirs)))
+}
+
+func (c *Cache) path(dir int, ino, cacheID uint64) string {
+	return filepath.Join(c.dirs[dir], fmt.Sprintf("%02x", ino&0xff), fmt.Sprintf("%x-%x", ino, cacheID))
+}
+
+// OpenFile opens a cache file for reading and writing; with create, it
+// makes a new, empty one (from the pool of unnamed files, pool.go).
 func (c *Cache) OpenFile(ino, cacheID uint64, create bool) (*os.File, error) {
-	p := c.Path(ino, cacheID)
-	flags := os.O_RDWR
-	if create {
-		flags |= os.O_CREATE
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+	if !create {
+		f, err := os.OpenFile(c.Path(ino, cacheID), os.O_RDWR, 0)
+		if err != nil {
 			return nil, fmt.Errorf("cache: %w", err)
 		}
+		return f, nil
 	}
-	f, err := os.OpenFile(p, flags, 0o600)
+	i := c.dirOf(ino)
+	p := c.path(i, ino, cacheID)
+	if shard := filepath.Dir(p); !c.knownShard(shard) {
+		if err := os.MkdirAll(shard, 0o700); err != nil {
+			return nil, fmt.Errorf("cache: %w", err)
+		}
+		c.shards.Store(shard, true)
+	}
+	f, err := c.newFile(i, p)
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
 	return f, nil
+}
+
+func (c *Cache) knownShard(dir string) bool {
+	_, ok := c.shards.Load(dir)
+	return ok
 }
 
 // Remove deletes a cache file, in the background. Readers that hold it open
@@ -189,8 +232,14 @@ func (c *Cache) remover() {
 	}
 }
 
-// Close deletes the files still queued for removal.
+// Close stops filling the pools, drops their files and deletes the files
+// still queued for removal.
 func (c *Cache) Close() {
+	c.closeOnce.Do(func() { close(c.refill.stop) })
+	<-c.refill.done
+	for _, p := range c.pools {
+		p.close()
+	}
 	c.removals.Lock()
 	c.removals.stop = true
 	c.removals.Unlock()

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func open(t *testing.T, quota int64, evict Evictor) *Cache {
@@ -153,5 +154,74 @@ func TestOpenErrors(t *testing.T) {
 	}
 	if _, err := Open(Options{Dirs: []string{t.TempDir()}}); err == nil {
 		t.Error("zero quota accepted")
+	}
+}
+
+// TestPool: new cache files come from a pool of unnamed files made in the
+// background once a dir has made its first one; they are empty, land at
+// their path and are listed as the cache files they are.
+func TestPool(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Open(Options{Dirs: []string{dir}, Quota: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p := c.pools[0]
+	ready := func() int {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.broken {
+			t.Fatal("the pool gave up: O_TMPFILE or linkat failed here")
+		}
+		return len(p.ready)
+	}
+	if n := ready(); n != 0 {
+		t.Fatalf("%d pooled files before any create", n)
+	}
+	newFile := func(ino uint64) {
+		t.Helper()
+		f, err := c.OpenFile(ino, 1, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err != nil || st.Size() != 0 || f.Name() != c.Path(ino, 1) {
+			t.Fatalf("new file %s: %v %v", f.Name(), st, err)
+		}
+		if _, err := f.WriteString("data"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitReady := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for ready() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d pooled files, want %d", ready(), want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	newFile(1) // made directly; the pool starts filling
+	waitReady(poolInitial)
+	for ino := uint64(2); ino < 2+poolInitial; ino++ {
+		newFile(ino) // from the pool
+	}
+	listed := 0
+	c.Files(func(ino, id uint64, path string) {
+		listed++
+		if b, err := os.ReadFile(path); err != nil || string(b) != "data" {
+			t.Errorf("%s holds %q, %v", path, b, err)
+		}
+	})
+	if listed != 1+poolInitial {
+		t.Errorf("listed %d cache files, want %d", listed, 1+poolInitial)
+	}
+	p.mu.Lock()
+	taken := p.taken
+	p.mu.Unlock()
+	if taken < poolInitial {
+		t.Errorf("%d creates took a pooled file, want all %d made after it filled", taken, poolInitial)
 	}
 }
