@@ -58,7 +58,8 @@ func WrapS3(h http.Handler, r *Registry) http.Handler {
 }
 
 // recorder captures the status and the bytes of a response, and counts the
-// request body read through it. One allocation per request holds both.
+// request body read through it, in one allocation (the deferred closure
+// that records them is the request's other one).
 type recorder struct {
 	http.ResponseWriter
 	code int
