@@ -50,13 +50,14 @@
 //     of the cache disk's file system.
 //
 // The kernel allows one backing file per inode, and while it has one, every
-// open of the inode must be a passthrough open on it. An S3 put over a file
-// makes a new inode (the store replaces the file as a rename over it does),
-// so open handles keep the old version and new opens get the new one at
-// once. A change found in the UFS replaces the content in place: while
-// passthrough handles read the old cache file then, new readers read that
-// old version too until the last of them closes, and new writers get EBUSY
-// rather than writing into a file the store no longer reads.
+// open of the inode must be a passthrough open on it. An S3 put over a file,
+// or a change found in the UFS, makes a new inode (the store replaces the
+// file as a rename over it does), so open handles keep the old version and
+// new opens get the new one at once. Only a file with several hard links
+// has its content replaced in place (by a UFS change) or its cache file
+// swapped (free, THROUGH): while passthrough handles read the old cache file
+// then, new readers share it until the last of them closes, and new writers
+// get EBUSY rather than writing into a file the store no longer reads.
 //
 // # Errors
 //

@@ -326,9 +326,31 @@ func (s *Store) applySync(ctx context.Context, m *mountEntry, dir uint64, prefix
 			if sameObject(n.UFS, c.ufs.info) {
 				continue
 			}
-			// Changed outside Hoard: the cached bytes are stale.
-			s.replaceFromUFSLocked(b, n, c.ufs.info)
-			evs = append(evs, Event{Kind: Changed, Ino: n.Ino})
+			if n.Nlink > 1 {
+				// Its other names must see the change too: in place.
+				s.replaceFromUFSLocked(b, n, c.ufs.info)
+				evs = append(evs, Event{Kind: Changed, Ino: n.Ino})
+				continue
+			}
+			// Changed outside Hoard: a new file in its place, as a put
+			// makes one, so that whoever has the old one open keeps what
+			// it cached of it.
+			nn, err := s.inodeFromUFS(parent, c.ufs)
+			if err != nil {
+				b.Discard()
+				return err
+			}
+			nn.Mode, nn.Uid, nn.Gid, nn.Owner, nn.Group = n.Mode, n.Uid, n.Gid, n.Owner, n.Group
+			nn.WriteType = n.WriteType
+			b.DeleteDentry(dir, c.ns.Name)
+			s.dropLinkLocked(b, n, dir, c.ns.Name)
+			forget = append(forget, n.Ino)
+			b.PutInode(nn)
+			b.PutDentry(dir, nn.Name, nn.Ino, TypeFile)
+			b.PutLink(nn.Ino, dir, nn.Name)
+			evs = append(evs,
+				Event{Kind: Removed, Ino: n.Ino, Parent: dir, Name: c.ns.Name},
+				Event{Kind: Created, Ino: nn.Ino, Parent: dir, Name: nn.Name})
 		case c.ns != nil:
 			n, err := s.db.Inode(c.ns.Ino)
 			if err != nil || n.State != Persisted {
@@ -413,9 +435,9 @@ func (s *Store) inodeFromUFS(parent *Inode, e *ufsEntry) (*Inode, error) {
 	return n, nil
 }
 
-// replaceFromUFSLocked points file n at a new UFS object version: its
-// cached bytes are dropped (handles open on it see the new content on their
-// next read).
+// replaceFromUFSLocked points file n, which has other names, at a new UFS
+// object version in place: its cached bytes are dropped (handles open on it
+// see the new content on their next read).
 func (s *Store) replaceFromUFSLocked(b *meta.Batch, n *Inode, o ufs.ObjectInfo) {
 	n.Size = o.Size
 	n.Mtime = o.ModTime.UnixNano()

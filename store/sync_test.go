@@ -66,7 +66,11 @@ func TestSyncPicksUpOutsideChanges(t *testing.T) {
 		t.Fatalf("listing = %v", got)
 	}
 	mustEqual(t, e.readPath("/d/change"), []byte("old content")) // now cached
-	local := e.writeFile(d.Ino, "local", []byte("mine"))         // not in the UFS yet... or already
+	before, err := e.s.Resolve(bg, "/d/change")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := e.writeFile(d.Ino, "local", []byte("mine")) // not in the UFS yet... or already
 	sub := e.s.Subscribe()
 	defer sub.Close()
 
@@ -81,16 +85,28 @@ func TestSyncPicksUpOutsideChanges(t *testing.T) {
 	}
 	mustEqual(t, e.readPath("/d/change"), []byte("new content, longer"))
 	mustEqual(t, e.readPath("/d/local"), []byte("mine"))
-	seen := map[EventKind]bool{}
-	for len(seen) < 3 {
+	// The changed object is a new file in the old one's place, as a put
+	// makes one: Removed for the old inode, Created for the new.
+	after, err := e.s.Resolve(bg, "/d/change")
+	if err != nil || after.Ino == before.Ino || after.Mode != before.Mode {
+		t.Fatalf("changed object: %+v (%v), was inode %d", after, err, before.Ino)
+	}
+	want := map[Event]bool{
+		{Kind: Removed, Ino: before.Ino, Parent: d.Ino, Name: "change", Origin: "sync"}: true,
+		{Kind: Created, Ino: after.Ino, Parent: d.Ino, Name: "change", Origin: "sync"}:  true,
+	}
+	newIno, _ := e.s.Resolve(bg, "/d/new")
+	want[Event{Kind: Created, Ino: newIno.Ino, Parent: d.Ino, Name: "new", Origin: "sync"}] = true
+	for len(want) > 0 {
 		select {
 		case ev := <-sub.C:
-			if ev.Origin == "sync" {
-				seen[ev.Kind] = true
-			}
+			delete(want, ev)
 		case <-time.After(5 * time.Second):
-			t.Fatalf("sync events seen: %v", seen)
+			t.Fatalf("sync events not seen: %v", want)
 		}
+	}
+	if _, err := e.s.GetAttr(bg, before.Ino); err == nil {
+		t.Error("the replaced inode outlived its last name with nobody holding it")
 	}
 	_ = local
 }
