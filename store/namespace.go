@@ -82,13 +82,23 @@ func (s *Store) Lookup(ctx context.Context, parent uint64, name string) (*Inode,
 }
 
 func (s *Store) lookup(ctx context.Context, parent uint64, name string) (*Inode, error) {
-	if _, err := s.dirInode(parent); err != nil {
+	d, err := s.dirInode(parent)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.ensureSynced(ctx, parent); err != nil {
+	return s.lookupIn(ctx, d, name)
+}
+
+// lookupIn is lookup in directory d, read by the caller: a path walk reads
+// each directory once, as the child of the step before.
+func (s *Store) lookupIn(ctx context.Context, d *Inode, name string) (*Inode, error) {
+	if d.Type != TypeDir {
+		return nil, ErrNotDir
+	}
+	if err := s.ensureSyncedDir(ctx, d); err != nil {
 		return nil, err
 	}
-	de, err := s.db.Lookup(parent, name)
+	de, err := s.db.Lookup(d.Ino, name)
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil, ErrNotExist
 	}
@@ -109,10 +119,7 @@ func (s *Store) Resolve(ctx context.Context, path string) (*Inode, error) {
 		return nil, opErr("resolve", path, err)
 	}
 	for _, p := range parts {
-		if n.Type != TypeDir {
-			return nil, opErr("resolve", path, ErrNotDir)
-		}
-		if n, err = s.lookup(ctx, n.Ino, p); err != nil {
+		if n, err = s.lookupIn(ctx, n, p); err != nil {
 			return nil, opErr("resolve", path, err)
 		}
 	}

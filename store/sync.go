@@ -38,10 +38,16 @@ func (s *Store) ensureSynced(ctx context.Context, ino uint64) error {
 	if err != nil {
 		return err
 	}
+	return s.ensureSyncedDir(ctx, d)
+}
+
+// ensureSyncedDir is ensureSynced for directory d, already read.
+func (s *Store) ensureSyncedDir(ctx context.Context, d *Inode) error {
+	ino := d.Ino
 	if d.Type != TypeDir || !s.syncDue(d) {
 		return nil
 	}
-	err = s.syncs.do(ino, func() error {
+	err := s.syncs.do(ino, func() error {
 		d, err := s.inode(ino)
 		if err != nil {
 			return err
