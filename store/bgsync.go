@@ -14,7 +14,7 @@ import (
 //
 // A close is not an fsync: the blocks written before it, and the blocks
 // fetched from the UFS, reach the kernel at once and the disk within
-// bgSyncDelay, synced together. Their cache records say Unsynced until then
+// Options.BackgroundSync (a second by default), synced together. Their cache records say Unsynced until then
 // (see meta.CacheState), so that a crash of the machine in between is
 // recognised at the next start; a crash of the daemon loses nothing, the
 // kernel has it all.
