@@ -375,8 +375,7 @@ type AdminResult struct {
 }
 
 // rm removes a file or, with recursive, a directory and everything under
-// it. A tree that holds a mount point is refused before anything is
-// removed: an unmount detaches a UFS, an rm would delete its objects.
+// it (store.RemoveAll).
 func (a *adminAPI) rm(w *adminWriter, r *http.Request, q adminQuery) error {
 	p, err := q.path("path")
 	if err != nil {
@@ -394,72 +393,18 @@ func (a *adminAPI) rm(w *adminWriter, r *http.Request, q adminQuery) error {
 	if err != nil {
 		return err
 	}
-	if n.Type == store.TypeDir {
-		if !recursive {
-			return &adminErr{status: http.StatusBadRequest, code: "EISDIR",
-				msg: p + " is a directory: remove it with rm -R (recursive)"}
-		}
-		for _, m := range a.st.Mounts() {
-			if m.Path == p || strings.HasPrefix(m.Path, p+"/") {
-				return &adminErr{status: http.StatusConflict, code: "EBUSY",
-					msg: fmt.Sprintf("%s is or holds the mount point %s: unmount it first (rm would delete its UFS objects)", p, m.Path)}
-			}
-		}
-		if err := a.removeTree(ctx, p, n); err != nil {
-			return err
-		}
+	if n.Type == store.TypeDir && !recursive {
+		return &adminErr{status: http.StatusBadRequest, code: "EISDIR",
+			msg: p + " is a directory: remove it with rm -R (recursive)"}
 	}
-	if err := a.st.Remove(ctx, p); err != nil {
+	// The store refuses a tree that holds a mount point (EBUSY) before it
+	// removes anything: an unmount detaches a UFS, an rm would delete its
+	// objects.
+	if err := a.st.RemoveAll(ctx, p); err != nil {
 		return err
 	}
 	a.log.Info("admin rm", "path", p, "recursive", recursive)
 	return w.reply(http.StatusOK, AdminResult{Path: p})
-}
-
-// removeTree empties directory d, depth first, a page of names at a time.
-// It walks with an "after" cursor, so that an entry that comes back (or
-// cannot go) is never visited twice.
-//
-// TODO(store): a store.RemoveAll would do this under one lock and queue one
-// prefix delete; see ADMIN_STORE_ISSUES.md.
-func (a *adminAPI) removeTree(ctx context.Context, p string, d *store.Inode) error {
-	after := ""
-	for {
-		var page []store.DirEntry
-		for de, err := range a.st.ReadDir(ctx, d.Ino, after) {
-			if err != nil {
-				return withPath(err, p)
-			}
-			page = append(page, de)
-			if len(page) == 256 {
-				break
-			}
-		}
-		if len(page) == 0 {
-			return nil
-		}
-		for _, de := range page {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			cp := adminJoin(p, de.Name)
-			var err error
-			if de.Type == store.TypeDir {
-				var c *store.Inode
-				if c, err = a.st.GetAttr(ctx, de.Ino); err == nil {
-					if err = a.removeTree(ctx, cp, c); err == nil {
-						err = a.st.Rmdir(ctx, d.Ino, de.Name)
-					}
-				}
-			} else {
-				err = a.st.Unlink(ctx, d.Ino, de.Name)
-			}
-			if err != nil && !errors.Is(err, store.ErrNotExist) && !errors.Is(err, store.ErrStale) { // gone meanwhile: fine
-				return withPath(err, cp)
-			}
-		}
-		after = page[len(page)-1].Name
-	}
 }
 
 // mv renames src to dst; when dst is a directory, src moves into it. An

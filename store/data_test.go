@@ -546,11 +546,19 @@ func TestConcurrentPutsOfOneNewKey(t *testing.T) {
 	if st := e.s.CacheStats(); st.Used != want {
 		t.Errorf("cache holds %d bytes, the %d files %d", st.Used, files, want)
 	}
-	onDisk := 0
-	if err := e.s.cache.Files(func(ino, id uint64, path string) { onDisk++ }); err != nil {
-		t.Fatal(err)
-	}
-	if onDisk != files {
-		t.Errorf("%d cache files for %d files", onDisk, files)
+	// Replaced files' cache files are removed in the background.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		onDisk := 0
+		if err := e.s.cache.Files(func(ino, id uint64, path string) { onDisk++ }); err != nil {
+			t.Fatal(err)
+		}
+		if onDisk == files {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d cache files for %d files", onDisk, files)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

@@ -229,3 +229,40 @@ func TestTTL(t *testing.T) {
 		t.Fatalf("free TTL not cleared: %+v", n)
 	}
 }
+
+// TestRemoveAllSparesMounts: removing a mount point, or a tree that holds
+// one, is refused before anything goes, so the mounted UFS keeps its
+// objects; after the unmount it goes.
+func TestRemoveAllSparesMounts(t *testing.T) {
+	e := newEnv(t, withBackends)
+	second := filepath.Join(e.dir, "second")
+	os.MkdirAll(filepath.Join(second, "d"), 0o755)
+	os.WriteFile(filepath.Join(second, "d/obj"), []byte("theirs"), 0o644)
+	if _, err := e.s.MkdirAll(bg, "/top", Cred{}); err != nil {
+		t.Fatal(err)
+	}
+	e.writeFile(RootIno, "keep", []byte("k"))
+	top, _ := e.s.Resolve(bg, "/top")
+	e.writeFile(top.Ino, "local", []byte("l"))
+	if err := e.s.Mount(bg, "/top/m", "file://"+second, MountOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, e.s.RemoveAll(bg, "/top/m"), ErrBusy)
+	wantErr(t, e.s.RemoveAll(bg, "/top"), ErrBusy)
+	mustEqual(t, e.readPath("/top/local"), []byte("l"))
+	mustEqual(t, e.readPath("/top/m/d/obj"), []byte("theirs"))
+	e.waitPersisted()
+	if b, err := os.ReadFile(filepath.Join(second, "d/obj")); err != nil || string(b) != "theirs" {
+		t.Fatalf("the mounted UFS lost its object: %q %v", b, err)
+	}
+	if err := e.s.Unmount(bg, "/top/m", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.RemoveAll(bg, "/top"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.Resolve(bg, "/top"); err == nil {
+		t.Error("/top still there after RemoveAll")
+	}
+	mustEqual(t, e.readPath("/keep"), []byte("k"))
+}

@@ -126,12 +126,20 @@ func (s *Store) dropTTLEntry(e meta.TTLEntry) {
 }
 
 // RemoveAll removes path and, for a directory, everything under it (from
-// the UFS too, through the persist queue). A mount point inside is refused
-// before anything is removed: unmount it first.
+// the UFS too, through the persist queue). A mount point, or a tree that
+// holds one, is refused with ErrBusy before anything is removed: an unmount
+// detaches a UFS, a remove would delete its objects.
 func (s *Store) RemoveAll(ctx context.Context, path string) error {
 	n, err := s.Resolve(ctx, path)
 	if err != nil {
 		return err
+	}
+	if n.Type == TypeDir && n.Ino != RootIno {
+		if d, _, err := s.ResolveParent(ctx, path); err != nil {
+			return err
+		} else if d.Mount != n.Mount {
+			return opErr("rm", path, fmt.Errorf("a mount point: unmount it first: %w", ErrBusy))
+		}
 	}
 	if n.Type == TypeDir {
 		if err := s.ensureSubtreeSynced(ctx, n.Ino); err != nil {

@@ -159,6 +159,15 @@ func (e *fsEnv) parse(fs *flag.FlagSet, args []string, min, max int) ([]string, 
 	return pos, nil
 }
 
+// parsePaths is parse for commands whose every argument is a path.
+func (e *fsEnv) parsePaths(fs *flag.FlagSet, args []string, min, max int) ([]string, error) {
+	paths, err := e.parse(fs, args, min, max)
+	if err != nil {
+		return nil, err
+	}
+	return paths, checkPaths(paths...)
+}
+
 // checkPaths refuses relative paths before anything is sent.
 func checkPaths(paths ...string) error {
 	for _, p := range paths {
@@ -218,11 +227,8 @@ func fsLs(e *fsEnv, args []string) error {
 	dir := fs.Bool("d", false, "list directories as themselves, not their contents")
 	human := fs.Bool("h", false, "human-readable sizes")
 	pinned := fs.Bool("p", false, "pinned files only")
-	paths, err := e.parse(fs, args, 1, -1)
+	paths, err := e.parsePaths(fs, args, 1, -1)
 	if err != nil {
-		return err
-	}
-	if err := checkPaths(paths...); err != nil {
 		return err
 	}
 	out := bufio.NewWriter(e.stdout)
@@ -257,11 +263,8 @@ func fsLs(e *fsEnv, args []string) error {
 }
 
 func fsStat(e *fsEnv, args []string) error {
-	paths, err := e.parse(e.flags(), args, 1, -1)
+	paths, err := e.parsePaths(e.flags(), args, 1, -1)
 	if err != nil {
-		return err
-	}
-	if err := checkPaths(paths...); err != nil {
 		return err
 	}
 	for _, p := range paths {
@@ -317,11 +320,8 @@ func printStat(w io.Writer, ent *gateway.AdminEntry) {
 func fsCat(e *fsEnv, args []string) error {
 	fs := e.flags()
 	readType := fs.String("readtype", "", "CACHE_PROMOTE, CACHE or NO_CACHE (default: the daemon's)")
-	paths, err := e.parse(fs, args, 1, 1)
+	paths, err := e.parsePaths(fs, args, 1, 1)
 	if err != nil {
-		return err
-	}
-	if err := checkPaths(paths...); err != nil {
 		return err
 	}
 	q := pathQuery(paths[0])
@@ -335,11 +335,8 @@ func fsCat(e *fsEnv, args []string) error {
 func fsMkdir(e *fsEnv, args []string) error {
 	fs := e.flags()
 	parents := fs.Bool("p", false, "make parent directories as needed; no error if it exists")
-	paths, err := e.parse(fs, args, 1, -1)
+	paths, err := e.parsePaths(fs, args, 1, -1)
 	if err != nil {
-		return err
-	}
-	if err := checkPaths(paths...); err != nil {
 		return err
 	}
 	for _, p := range paths {
@@ -359,11 +356,8 @@ func fsRm(e *fsEnv, args []string) error {
 	fs := e.flags()
 	recursive := fs.Bool("R", false, "remove directories and their contents")
 	fs.BoolVar(recursive, "r", false, "same as -R")
-	paths, err := e.parse(fs, args, 1, -1)
+	paths, err := e.parsePaths(fs, args, 1, -1)
 	if err != nil {
-		return err
-	}
-	if err := checkPaths(paths...); err != nil {
 		return err
 	}
 	// Every path must exist before anything is removed: a typo in the
@@ -387,11 +381,8 @@ func fsRm(e *fsEnv, args []string) error {
 }
 
 func fsMv(e *fsEnv, args []string) error {
-	paths, err := e.parse(e.flags(), args, 2, 2)
+	paths, err := e.parsePaths(e.flags(), args, 2, 2)
 	if err != nil {
-		return err
-	}
-	if err := checkPaths(paths...); err != nil {
 		return err
 	}
 	var res gateway.AdminResult
@@ -485,11 +476,8 @@ func mountLine(m *gateway.AdminMount) string {
 func fsUnmount(e *fsEnv, args []string) error {
 	fs := e.flags()
 	force := fs.Bool("force", false, "unmount even with uploads queued for the mount (they are dropped)")
-	paths, err := e.parse(fs, args, 1, 1)
+	paths, err := e.parsePaths(fs, args, 1, 1)
 	if err != nil {
-		return err
-	}
-	if err := checkPaths(paths...); err != nil {
 		return err
 	}
 	q := pathQuery(paths[0])
@@ -522,11 +510,8 @@ func (e *fsEnv) progressRun(op, p string) (gateway.AdminProgress, error) {
 }
 
 func fsLoad(e *fsEnv, args []string) error {
-	paths, err := e.parse(e.flags(), args, 1, 1)
+	paths, err := e.parsePaths(e.flags(), args, 1, 1)
 	if err != nil {
-		return err
-	}
-	if err := checkPaths(paths...); err != nil {
 		return err
 	}
 	if _, err := e.progressRun("load", paths[0]); err != nil {
@@ -537,11 +522,8 @@ func fsLoad(e *fsEnv, args []string) error {
 }
 
 func fsPersist(e *fsEnv, args []string) error {
-	paths, err := e.parse(e.flags(), args, 1, -1)
+	paths, err := e.parsePaths(e.flags(), args, 1, -1)
 	if err != nil {
-		return err
-	}
-	if err := checkPaths(paths...); err != nil {
 		return err
 	}
 	for _, p := range paths {
@@ -555,11 +537,8 @@ func fsPersist(e *fsEnv, args []string) error {
 }
 
 func fsFree(e *fsEnv, args []string) error {
-	paths, err := e.parse(e.flags(), args, 1, -1)
+	paths, err := e.parsePaths(e.flags(), args, 1, -1)
 	if err != nil {
-		return err
-	}
-	if err := checkPaths(paths...); err != nil {
 		return err
 	}
 	for _, p := range paths {
@@ -577,11 +556,8 @@ func fsPin(pin bool) func(e *fsEnv, args []string) error {
 		op, done = "pin", "pinned"
 	}
 	return func(e *fsEnv, args []string) error {
-		paths, err := e.parse(e.flags(), args, 1, -1)
+		paths, err := e.parsePaths(e.flags(), args, 1, -1)
 		if err != nil {
-			return err
-		}
-		if err := checkPaths(paths...); err != nil {
 			return err
 		}
 		for _, p := range paths {
@@ -613,11 +589,8 @@ func fsSetTTL(e *fsEnv, args []string) error {
 }
 
 func fsUnsetTTL(e *fsEnv, args []string) error {
-	paths, err := e.parse(e.flags(), args, 1, 1)
+	paths, err := e.parsePaths(e.flags(), args, 1, 1)
 	if err != nil {
-		return err
-	}
-	if err := checkPaths(paths...); err != nil {
 		return err
 	}
 	if err := e.client.do(e.ctx, http.MethodPost, "unsetTtl", pathQuery(paths[0]), nil, nil); err != nil {
@@ -628,11 +601,8 @@ func fsUnsetTTL(e *fsEnv, args []string) error {
 }
 
 func fsChecksum(e *fsEnv, args []string) error {
-	paths, err := e.parse(e.flags(), args, 1, 1)
+	paths, err := e.parsePaths(e.flags(), args, 1, 1)
 	if err != nil {
-		return err
-	}
-	if err := checkPaths(paths...); err != nil {
 		return err
 	}
 	var res gateway.AdminChecksum
@@ -647,11 +617,8 @@ func fsDu(e *fsEnv, args []string) error {
 	fs := e.flags()
 	summary := fs.Bool("s", false, "one total for PATH")
 	human := fs.Bool("h", false, "human-readable sizes")
-	paths, err := e.parse(fs, args, 1, 1)
+	paths, err := e.parsePaths(fs, args, 1, 1)
 	if err != nil {
-		return err
-	}
-	if err := checkPaths(paths...); err != nil {
 		return err
 	}
 	size := func(n int64) string {
@@ -733,11 +700,8 @@ func fsReport(e *fsEnv, args []string) error {
 func fsSync(e *fsEnv, args []string) error {
 	fs := e.flags()
 	recursive := fs.Bool("R", false, "every directory under PATH too")
-	paths, err := e.parse(fs, args, 1, 1)
+	paths, err := e.parsePaths(fs, args, 1, 1)
 	if err != nil {
-		return err
-	}
-	if err := checkPaths(paths...); err != nil {
 		return err
 	}
 	q := pathQuery(paths[0])
