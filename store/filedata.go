@@ -301,6 +301,31 @@ func (fd *fileData) markDirtyLocked() error {
 	return nil
 }
 
+// fillLocked lists the blocks below limit to cache before the first change
+// of a file whose blocks not cached are read from its UFS object: the
+// commit of that change makes the object stale, and with it the only copy
+// of those blocks. Blocks wholly inside [from, to), about to be
+// overwritten, are left out; so is everything once the file is dirty (it
+// was filled then) or has no UFS object. It returns the blocks to fetch
+// and the channels of those already being fetched.
+func (fd *fileData) fillLocked(limit, from, to int64) (need []int64, wait []chan struct{}) {
+	if fd.dirty || !fd.src.ok {
+		return nil, nil
+	}
+	bs := fd.s.cache.BlockSize()
+	for i := int64(0); i*bs < limit; i++ {
+		if fd.bitmap.Has(i) || (from <= i*bs && min((i+1)*bs, fd.size) <= to) {
+			continue
+		}
+		if ch, ok := fd.fetching[i]; ok {
+			wait = append(wait, ch)
+		} else {
+			need = append(need, i)
+		}
+	}
+	return need, wait
+}
+
 // markRecordLocked sets, and syncs, the Dirty flag of a persisted file's
 // cache record before its cache file may change.
 func (fd *fileData) markRecordLocked() error {
@@ -534,7 +559,7 @@ func (s *Store) fetchBlock(ctx context.Context, u ufs.UFS, key string, size int6
 		s.cache.Release(n)
 		return fmt.Errorf("block %d: %w", i, err)
 	}
-	if _, err := f.WriteAt(buf[:n], i*bs); err != nil {
+	if err := s.writeCache(n, func() error { _, err := f.WriteAt(buf[:n], i*bs); return err }); err != nil {
 		s.cache.Release(n)
 		return fmt.Errorf("block %d: write cache: %w", i, err)
 	}

@@ -127,13 +127,13 @@ func (h *Handle) Read(ctx context.Context, p []byte, off int64) (int, error) {
 		if attempt == 0 {
 			s.opts.Observer.CacheMiss(len(missing) + len(wait))
 		}
-		if attempt > 100 {
-			return 0, opErr("read", inoStr(h.ino), fmt.Errorf("blocks keep vanishing: %w", ErrIO))
-		}
 		if !srcOK {
 			return 0, opErr("read", inoStr(h.ino), fmt.Errorf("blocks %v lost: %w", missing, ErrIO))
 		}
-		if h.readType == NoCache {
+		// After a few rounds of blocks evicted as soon as they land (the
+		// cache is full of blocks that cannot go, and these are the only
+		// clean ones), the read stops trying to cache them.
+		if h.readType == NoCache || attempt >= 3 {
 			return h.readThrough(ctx, p[:end-off], off, end < off+int64(len(p)))
 		}
 		for _, ch := range wait {
@@ -148,6 +148,9 @@ func (h *Handle) Read(ctx context.Context, p []byte, off int64) (int, error) {
 				h.readahead(missing[len(missing)-1]*s.cache.BlockSize() + 1)
 			}
 			if err := fd.fetch(ctx, missing); err != nil {
+				if errors.Is(err, ErrNoSpace) { // no room to cache them: a read still reads
+					return h.readThrough(ctx, p[:end-off], off, end < off+int64(len(p)))
+				}
 				return 0, opErr("read", inoStr(h.ino), mapUFSErr(err))
 			}
 		}
@@ -175,18 +178,36 @@ func (fd *fileData) readLocked(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-// readThrough serves a NO_CACHE read straight from the UFS.
+// readThrough serves a read without caching what it reads: blocks in the
+// cache come from the cache file (they may hold writes the UFS does not
+// have yet), the others straight from the UFS.
 func (h *Handle) readThrough(ctx context.Context, p []byte, off int64, eof bool) (int, error) {
 	fd := h.fd
-	fd.mu.RLock()
-	src := fd.src
-	fd.mu.RUnlock()
-	m, err := h.s.mounts.get(src.mount)
-	if err != nil {
-		return 0, opErr("read", inoStr(h.ino), err)
-	}
-	if err := ufs.ReadFull(ctx, m.ufs, src.key, off, p); err != nil {
-		return 0, opErr("read", inoStr(h.ino), mapUFSErr(err))
+	bs := h.s.cache.BlockSize()
+	for done := 0; done < len(p); {
+		pos := off + int64(done)
+		chunk := p[done:min(len(p), done+int(bs-pos%bs))]
+		fd.mu.RLock()
+		if fd.bitmap.Has(pos / bs) {
+			// Under the read lock, so that the block cannot be evicted
+			// (punched out) half-way.
+			_, err := fd.readLocked(chunk, pos)
+			fd.mu.RUnlock()
+			if err != nil {
+				return done, opErr("read", inoStr(h.ino), fmt.Errorf("%v: %w", err, ErrIO))
+			}
+		} else {
+			src := fd.src
+			fd.mu.RUnlock()
+			m, err := h.s.mounts.get(src.mount)
+			if err != nil {
+				return done, opErr("read", inoStr(h.ino), err)
+			}
+			if err := ufs.ReadFull(ctx, m.ufs, src.key, pos, chunk); err != nil {
+				return done, opErr("read", inoStr(h.ino), mapUFSErr(err))
+			}
+		}
+		done += len(chunk)
 	}
 	if eof {
 		return len(p), io.EOF
@@ -274,6 +295,10 @@ func (fd *fileData) write(ctx context.Context, p []byte, off int64, appendMode b
 				wait = append(wait, ch)
 			}
 		}
+		// The first change of a file read from the UFS brings back what
+		// is not cached of it: see fillLocked.
+		m, w := fd.fillLocked(fd.size, off, end)
+		need, wait = append(need, m...), append(wait, w...)
 		// Extending past the end: the old last block must be whole first.
 		if off > fd.size && fd.size%bs != 0 && !fd.bitmap.Has(fd.size/bs) && fd.src.ok {
 			need = append(need, fd.size/bs)
@@ -313,12 +338,13 @@ func (fd *fileData) write(ctx context.Context, p []byte, off int64, appendMode b
 	if err := s.cache.Reserve(accounted(after, newSize, bs, from, to) - before); err != nil {
 		return 0, err
 	}
-	n, err := fd.f.WriteAt(p, off)
+	var n int
+	err := s.writeCache(int64(len(p)), func() (err error) {
+		n, err = fd.f.WriteAt(p, off)
+		return err
+	})
 	if err != nil {
 		s.cache.Release(accounted(after, newSize, bs, from, to) - before)
-		if errors.Is(err, syscall.ENOSPC) {
-			return 0, fmt.Errorf("cache disk full: %w", ErrNoSpace)
-		}
 		return 0, err
 	}
 	fd.bitmap = after
@@ -378,12 +404,18 @@ func (fd *fileData) truncateIf(ctx context.Context, size int64, cond func(cur in
 			fd.mu.Unlock()
 			return err
 		}
-		i := size / bs
-		if size%bs == 0 || i*bs >= fd.size || fd.bitmap.Has(i) || !fd.src.ok {
+		need, wait := fd.fillLocked(min(size, fd.size), 0, 0)
+		if i := size / bs; size%bs != 0 && i*bs < fd.size && !fd.bitmap.Has(i) && fd.src.ok {
+			need = append(need, i)
+		}
+		if len(need) == 0 && len(wait) == 0 {
 			break
 		}
 		fd.mu.Unlock()
-		if err := fd.fetch(ctx, []int64{i}); err != nil {
+		for _, ch := range wait {
+			<-ch
+		}
+		if err := fd.fetch(ctx, need); err != nil {
 			return mapUFSErr(err)
 		}
 	}

@@ -660,12 +660,9 @@ func (s *Store) assemble(parts []*partRecord, total int64) (*staged, error) {
 		if err != nil {
 			return fail(fmt.Errorf("part %d: %v: %w", p.Number, err, ErrIO))
 		}
-		err = s.appendFile(f, src, off, p.Size)
+		err = s.writeCache(p.Size, func() error { return s.appendFile(f, src, off, p.Size) })
 		src.Close()
 		if err != nil {
-			if errors.Is(err, syscall.ENOSPC) {
-				err = fmt.Errorf("cache disk full: %w", ErrNoSpace)
-			}
 			return fail(fmt.Errorf("part %d: %w", p.Number, err))
 		}
 		off += p.Size

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"strings"
 	"time"
 
 	"github.com/hoardfs/hoard/store/meta"
@@ -177,7 +178,6 @@ func (s *Store) SetAttr(ctx context.Context, ino uint64, in SetAttrIn) (*Inode, 
 	}
 	if in.Mtime != nil {
 		n.Mtime, changed = in.Mtime.UnixNano(), true
-		s.setOpenMtime(ino, n.Mtime)
 	}
 	if changed {
 		n.Ctime = nowNs()
@@ -187,6 +187,11 @@ func (s *Store) SetAttr(ctx context.Context, ino uint64, in SetAttrIn) (*Inode, 
 			s.treeMu.Unlock()
 			return nil, opErr("setattr", inoStr(ino), err)
 		}
+	}
+	if in.Mtime != nil {
+		// After the commit: a file opened before it has the old mtime and
+		// gets the new one here; one opened after reads the new record.
+		s.setOpenMtime(ino, n.Mtime)
 	}
 	s.treeMu.Unlock()
 	if changed {
@@ -377,7 +382,9 @@ func (s *Store) Create(ctx context.Context, parent uint64, name string, mode uin
 // Symlink creates a symbolic link. Object stores have no symlinks, so links
 // live in the metadata only and are never persisted.
 func (s *Store) Symlink(ctx context.Context, parent uint64, name, target string, cred Cred) (*Inode, error) {
-	if target == "" || len(target) > 4095 {
+	// A target is a C string to every reader of the link: a NUL would
+	// cut it short.
+	if target == "" || len(target) > 4095 || strings.IndexByte(target, 0) >= 0 {
 		return nil, opErr("symlink", where(parent, name), ErrInvalid)
 	}
 	if err := s.ensureSynced(ctx, parent); err != nil {

@@ -163,7 +163,8 @@ func (s *Store) stage(ctx context.Context, r io.Reader, o PutOptions) (*staged, 
 			}
 			st.reserved += int64(n)
 			sum.Write(buf[:n])
-			if _, err := f.Write(buf[:n]); err != nil {
+			err := s.writeCache(int64(n), func() error { _, err := f.WriteAt(buf[:n], st.size); return err })
+			if err != nil {
 				st.discard(s)
 				return nil, fmt.Errorf("write cache: %w", err)
 			}

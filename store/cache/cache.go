@@ -257,6 +257,38 @@ func (c *Cache) Reserve(n int64) error {
 	if n <= 0 {
 		return nil
 	}
+	fits := func() bool {
+		if c.mu.used+n <= c.quota {
+			c.mu.used += n
+			return true
+		}
+		return false
+	}
+	if !c.evictUntil(fits) {
+		return ErrNoSpace
+	}
+	return nil
+}
+
+// Free evicts clean blocks, least recently used first, until at least n
+// bytes are gone, and reports how many bytes it evicted. It is for a disk
+// that fills before the quota does: other files share it, or the quota is
+// set larger than the disk.
+func (c *Cache) Free(n int64) int64 {
+	c.mu.Lock()
+	start := c.mu.evicted
+	c.mu.Unlock()
+	c.evictUntil(func() bool { return c.mu.evicted-start >= n })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mu.evicted - start
+}
+
+// evictUntil evicts clean blocks, least recently used first, until enough
+// (called with c.mu held) reports true; it reports false if the clean
+// blocks ran out first. A block the evictor cannot take now (its file is
+// busy) is skipped and goes back to the front afterwards.
+func (c *Cache) evictUntil(enough func() bool) bool {
 	var skipped []*entry
 	defer func() {
 		// Busy blocks go back to the front: they were in use just now.
@@ -271,15 +303,14 @@ func (c *Cache) Reserve(n int64) error {
 	}()
 	for {
 		c.mu.Lock()
-		if c.mu.used+n <= c.quota {
-			c.mu.used += n
+		if enough() {
 			c.mu.Unlock()
-			return nil
+			return true
 		}
 		el := c.mu.lru.Back()
 		if el == nil {
 			c.mu.Unlock()
-			return ErrNoSpace
+			return false
 		}
 		e := el.Value.(*entry)
 		c.removeLocked(el)

@@ -1,0 +1,108 @@
+package store
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"testing"
+)
+
+// TestChangeOfEvictedFile changes in place persisted files whose blocks
+// were all evicted: rewriting one block, appending, truncating. A commit
+// makes the file's UFS object stale, so the blocks not cached must come
+// back first; with the UFS down the change fails and changes nothing.
+func TestChangeOfEvictedFile(t *testing.T) {
+	const bs = 64 << 10
+	e := newEnv(t, func(o *Options) { o.BlockSize = bs })
+	old := randBytes(1, 4*bs+100)
+	patch := randBytes(2, bs)
+	cases := []struct {
+		name   string
+		change func(h *Handle) error
+		want   []byte
+	}{
+		{"rewrite", func(h *Handle) error { _, err := h.Write(bg, patch, bs); return err },
+			append(append(bytes.Clone(old[:bs]), patch...), old[2*bs:]...)},
+		{"append", func(h *Handle) error { _, err := h.Write(bg, patch, int64(len(old))); return err },
+			append(bytes.Clone(old), patch...)},
+		{"truncate", func(h *Handle) error { return h.Truncate(bg, 2*bs+10) }, old[:2*bs+10]},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			n := e.writeFile(RootIno, c.name, old)
+			e.waitPersisted()
+			if err := e.s.Free(bg, "/"+c.name); err != nil {
+				t.Fatal(err)
+			}
+			change := func() error {
+				h, err := e.s.Open(bg, n.Ino, os.O_RDWR)
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = c.change(h)
+				if rerr := h.Release(bg); err == nil {
+					err = rerr
+				}
+				return err
+			}
+			e.faults.SetDown(true)
+			wantErr(t, change(), ErrIO)
+			e.faults.SetDown(false)
+			mustEqual(t, e.readPath("/"+c.name), old)
+
+			if err := change(); err != nil {
+				t.Fatal(err)
+			}
+			mustEqual(t, e.readPath("/"+c.name), c.want)
+			e.waitPersisted()
+			got, err := e.ufsBytes(c.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustEqual(t, got, c.want)
+		})
+	}
+}
+
+// TestNoCacheReadOfPartlyCachedFile reads with NO_CACHE a persisted file
+// of which one block is cached: that block comes from the cache, the rest
+// from the UFS, and nothing more is cached.
+func TestNoCacheReadOfPartlyCachedFile(t *testing.T) {
+	const bs = 64 << 10
+	e := newEnv(t, func(o *Options) { o.BlockSize = bs })
+	data := randBytes(3, 4*bs)
+	n := e.writeFile(RootIno, "f", data)
+	e.waitPersisted()
+	if err := e.s.Free(bg, "/f"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := e.s.Open(bg, n.Ino, os.O_RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Read(bg, make([]byte, 10), 2*bs); err != nil {
+		t.Fatal(err)
+	}
+	h.Release(bg)
+	cached := e.s.CacheStats().Used
+	if cached != bs {
+		t.Fatalf("%d bytes cached after reading in one block, want %d", cached, bs)
+	}
+	reads := e.faults.Calls("ReadRange")
+	r, err := e.s.Open(WithReadType(bg, NoCache), n.Ino, os.O_RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release(bg)
+	got := make([]byte, len(data)) // in one call: one UFS read per block missing
+	if _, err := r.Read(bg, got, 0); err != nil && err != io.EOF {
+		t.Fatal(err)
+	}
+	mustEqual(t, got, data)
+	if after := e.s.CacheStats().Used; after != cached {
+		t.Fatalf("a NO_CACHE read cached %d bytes", after-cached)
+	}
+	if n := e.faults.Calls("ReadRange") - reads; n != 3 {
+		t.Fatalf("%d ranged reads for the 3 blocks not cached", n)
+	}
+}
