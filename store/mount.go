@@ -59,6 +59,16 @@ func (s *Store) Mount(ctx context.Context, path, uri string, o MountOptions) err
 		return opErr("mount", path, fmt.Errorf("inside mount %s: mounts do not nest: %w", s.mountPath(parent.Mount), ErrInvalid))
 	}
 	name := parts[len(parts)-1]
+	overlap := func() error {
+		if m := s.mounts.overlapping(uri, o.Options); m != nil {
+			return fmt.Errorf("%s overlaps %s, mounted at %s: two mounts would own the same objects: %w",
+				uri, m.URI, m.Path, ErrInvalid)
+		}
+		return nil
+	}
+	if err := overlap(); err != nil {
+		return opErr("mount", path, err)
+	}
 	u, err := s.opts.OpenUFS(ctx, uri, o.Options)
 	if err != nil {
 		// A store that cannot be reached now is EIO; anything else is
@@ -78,6 +88,9 @@ func (s *Store) Mount(ctx context.Context, path, uri string, o MountOptions) err
 	defer s.treeMu.Unlock()
 	b := s.db.NewBatch("mount")
 	fail := func(err error) error { b.Discard(); u.Close(); return opErr("mount", path, err) }
+	if err := overlap(); err != nil { // a mount made while this one opened its UFS
+		return fail(err)
+	}
 	var dir *Inode
 	switch de, err := s.db.Lookup(parent.Ino, name); {
 	case errors.Is(err, meta.ErrNotFound):

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -65,6 +66,24 @@ func TestNestedMount(t *testing.T) {
 	}
 	if _, err := e.s.Resolve(bg, "/bad"); err == nil {
 		t.Fatal("a failed mount left its directory")
+	}
+	// Locations that share objects with a mount already there: the same
+	// one again, one under it, one above it, one inside the root's UFS.
+	for _, uri := range []string{"file://" + second, "file://" + second + "/existing/",
+		"file://" + e.dir, "file://" + e.ufsDir + "/sub"} {
+		err := e.s.Mount(bg, "/overlap", uri, MountOptions{})
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "overlaps") {
+			t.Fatalf("mount of %s: %v, want an overlap refused", uri, err)
+		}
+		if _, err := e.s.Resolve(bg, "/overlap"); err == nil {
+			t.Fatalf("the refused mount of %s left its directory", uri)
+		}
+	}
+	if err := e.s.Mount(bg, "/beside", "file://"+second+"x", MountOptions{}); err != nil {
+		t.Fatalf("a sibling directory whose name extends the other's: %v", err)
+	}
+	if err := e.s.Unmount(bg, "/beside", false); err != nil {
+		t.Fatal(err)
 	}
 	wantErr(t, e.s.Rename(bg, RootIno, "mnt2", RootIno, "moved", 0), ErrCrossMount)
 	mnt2, _ := e.s.Resolve(bg, "/mnt2")

@@ -2,6 +2,8 @@ package store
 
 import (
 	"fmt"
+	"net/url"
+	"path"
 	"strings"
 	"sync"
 
@@ -136,4 +138,47 @@ func (s *Store) dirPrefix(m *mountEntry, ino uint64) (string, error) {
 		return "", fmt.Errorf("path %s is outside mount %s: %w", p, m.Path, ErrInvalid)
 	}
 	return rel + "/", nil
+}
+
+// overlapping returns the mount whose UFS location shares objects with
+// uri's, if any: the same scheme and bucket (and endpoint, where both
+// mounts name one), and one key prefix at or under the other. Two such
+// mounts would each take the other's objects for its own, and a delete
+// through one would remove files of the other.
+func (t *mountTable) overlapping(uri string, opts map[string]string) *mountEntry {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, m := range t.byID {
+		if ufsOverlap(m.URI, uri, m.Options, opts) {
+			return m
+		}
+	}
+	return nil
+}
+
+func ufsOverlap(a, b string, ao, bo map[string]string) bool {
+	ua, err := url.Parse(a)
+	if err != nil {
+		return false
+	}
+	ub, err := url.Parse(b)
+	if err != nil {
+		return false
+	}
+	if !strings.EqualFold(ua.Scheme, ub.Scheme) || ua.Host != ub.Host {
+		return false
+	}
+	key := "fs." + strings.ToLower(ua.Scheme) + ".endpoint"
+	if ea, eb := ao[key], bo[key]; ea != "" && eb != "" && ea != eb {
+		return false // the same bucket name in two stores
+	}
+	pa, pb := cleanPrefix(ua.Path), cleanPrefix(ub.Path)
+	return pa == "" || pb == "" || pa == pb ||
+		strings.HasPrefix(pb, pa+"/") || strings.HasPrefix(pa, pb+"/")
+}
+
+// cleanPrefix is a URI path as a key prefix: no leading or trailing
+// slash, no empty or "." components.
+func cleanPrefix(p string) string {
+	return strings.Trim(path.Clean("/"+p), "/")
 }
