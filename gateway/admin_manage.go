@@ -27,6 +27,7 @@ type AdminMount struct {
 	Options   map[string]string `json:"options,omitempty"`
 	ReadOnly  bool              `json:"readOnly"`
 	WriteType string            `json:"writeType"`
+	ReadType  string            `json:"readType"`
 	Pending   int               `json:"pending"` // uploads still queued for it
 }
 
@@ -38,12 +39,13 @@ type AdminMountRequest struct {
 	Options   map[string]string `json:"options,omitempty"`
 	ReadOnly  bool              `json:"readOnly,omitempty"`
 	WriteType string            `json:"writeType,omitempty"`
+	ReadType  string            `json:"readType,omitempty"`
 }
 
 func (a *adminAPI) mountTable() []AdminMount {
 	var out []AdminMount
 	for _, m := range a.st.Mounts() {
-		am := AdminMount{Path: m.Path, URI: adminRedactURI(m.URI), ReadOnly: m.ReadOnly, WriteType: m.WriteType, Pending: m.Pending}
+		am := AdminMount{Path: m.Path, URI: adminRedactURI(m.URI), ReadOnly: m.ReadOnly, WriteType: m.WriteType, ReadType: m.ReadType, Pending: m.Pending}
 		if len(m.Options) > 0 {
 			am.Options = maps.Clone(m.Options)
 			for k := range am.Options {
@@ -68,7 +70,7 @@ func (a *adminAPI) mount(w *adminWriter, r *http.Request, q adminQuery) error {
 	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return adminBadRequest("mount: the body must be a JSON object {path, uri, options, readOnly, writeType}: %v", err)
+		return adminBadRequest("mount: the body must be a JSON object {path, uri, options, readOnly, writeType, readType}: %v", err)
 	}
 	p, err := adminCleanPath(req.Path)
 	if err != nil {
@@ -79,7 +81,7 @@ func (a *adminAPI) mount(w *adminWriter, r *http.Request, q adminQuery) error {
 	}
 	for _, k := range slices.Sorted(maps.Keys(req.Options)) {
 		if !strings.HasPrefix(k, "fs.oss.") && !strings.HasPrefix(k, "fs.s3.") {
-			return adminBadRequest("mount %s: unknown option %q: mount options are fs.oss.* or fs.s3.* keys (read-only and write type have flags of their own)", p, k)
+			return adminBadRequest("mount %s: unknown option %q: mount options are fs.oss.* or fs.s3.* keys (read-only, write and read type have flags of their own)", p, k)
 		}
 		if strings.TrimSpace(req.Options[k]) == "" {
 			return adminBadRequest("mount %s: option %s has an empty value", p, k)
@@ -88,6 +90,11 @@ func (a *adminAPI) mount(w *adminWriter, r *http.Request, q adminQuery) error {
 	o := store.MountOptions{Options: req.Options, ReadOnly: req.ReadOnly}
 	if req.WriteType != "" {
 		if o.WriteType, err = store.ParseWriteType(strings.ToUpper(req.WriteType)); err != nil {
+			return adminBadRequest("mount %s: %v", p, err)
+		}
+	}
+	if req.ReadType != "" {
+		if o.ReadType, err = store.ParseReadType(strings.ToUpper(req.ReadType)); err != nil {
 			return adminBadRequest("mount %s: %v", p, err)
 		}
 	}

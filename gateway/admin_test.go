@@ -464,7 +464,7 @@ func TestAdminMounts(t *testing.T) {
 		return bytes.NewReader(b)
 	}
 	req := AdminMountRequest{Path: "/mnt/other", URI: "file://" + other,
-		Options: map[string]string{"fs.oss.accessKeySecret": secret, "fs.oss.accessKeyId": "id"}, WriteType: "CACHE_THROUGH"}
+		Options: map[string]string{"fs.oss.accessKeySecret": secret, "fs.oss.accessKeyId": "id"}, WriteType: "CACHE_THROUGH", ReadType: "no_cache"}
 	e.ok("POST", "mkdir", q("path", "/mnt"), nil, nil) // a mount point's parent must exist
 	code, b := e.call("POST", "mount", nil, body(req))
 	if code != 201 || strings.Contains(string(b), secret) {
@@ -477,7 +477,8 @@ func TestAdminMounts(t *testing.T) {
 	}
 	json.Unmarshal(b, &table)
 	if len(table) != 2 || table[1].Path != "/mnt/other" || table[1].Options["fs.oss.accessKeySecret"] != "******" ||
-		table[1].Options["fs.oss.accessKeyId"] != "id" || table[1].WriteType != "CACHE_THROUGH" {
+		table[1].Options["fs.oss.accessKeyId"] != "id" || table[1].WriteType != "CACHE_THROUGH" ||
+		table[1].ReadType != "NO_CACHE" || table[0].ReadType != "CACHE_PROMOTE" {
 		t.Fatalf("mount table: %+v", table)
 	}
 	_, b = e.call("GET", "report", nil, nil)
@@ -504,7 +505,11 @@ func TestAdminMounts(t *testing.T) {
 	e.fails(400, "EINVAL", "POST", "mount", nil, body(AdminMountRequest{Path: "/x", URI: "ftp://host/dir"}))
 	e.fails(400, "EINVAL", "POST", "mount", nil, body(AdminMountRequest{Path: "/x", URI: "oss://bucket/dir"}))
 	e.fails(400, "EINVAL", "POST", "mount", nil, body(AdminMountRequest{Path: "/x", URI: "file://" + other, Options: map[string]string{"bogus": "1"}}))
-	e.fails(400, "EINVAL", "POST", "mount", nil, body(AdminMountRequest{Path: "/x", URI: "file://" + other, WriteType: "FAST"}))
+	e.fails(400, "EINVAL", "POST", "mount", nil, body(AdminMountRequest{Path: "/x", URI: "file://" + other + "4", WriteType: "FAST"}))
+	e.fails(400, "EINVAL", "POST", "mount", nil, body(AdminMountRequest{Path: "/x", URI: "file://" + other + "4", ReadType: "SOMETIMES"}))
+	if msg := e.fails(400, "EINVAL", "POST", "mount", nil, body(AdminMountRequest{Path: "/x", URI: "file://" + other + "/dir"})); !strings.Contains(msg, "overlaps") {
+		t.Fatalf("a mount inside another mount's UFS: %s", msg)
+	}
 	e.fails(400, "EINVAL", "POST", "mount", nil, body(AdminMountRequest{Path: "/x"}))
 	e.fails(400, "EINVAL", "POST", "mount", nil, strings.NewReader(`{"path": "/x", "uri": "file:///tmp", "secret": 1}`))
 	e.fails(400, "EINVAL", "POST", "mount", q("path", "/x"), body(AdminMountRequest{Path: "/x", URI: "file://" + other}))

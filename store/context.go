@@ -62,9 +62,13 @@ func (s *Store) writeTypeFor(ctx context.Context, m *mountEntry) WriteType {
 	return s.opts.WriteType
 }
 
-func (s *Store) readTypeFor(ctx context.Context) ReadType {
+// readTypeFor picks the read type the same way.
+func (s *Store) readTypeFor(ctx context.Context, m *mountEntry) ReadType {
 	if r, ok := ctx.Value(readTypeKey{}).(ReadType); ok && r != 0 {
 		return r
+	}
+	if m != nil && m.ReadType != 0 {
+		return ReadType(m.ReadType)
 	}
 	return s.opts.ReadType
 }

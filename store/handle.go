@@ -57,7 +57,8 @@ func (s *Store) openHandle(ctx context.Context, n *Inode, flags int) (*Handle, e
 	if err != nil {
 		return nil, opErr("open", inoStr(n.Ino), err)
 	}
-	h := &Handle{s: s, fd: fd, ino: n.Ino, flags: flags, readType: s.readTypeFor(ctx), ctx: ctx}
+	m, _ := s.mounts.get(n.Mount) // nil (the default) for a mount gone meanwhile
+	h := &Handle{s: s, fd: fd, ino: n.Ino, flags: flags, readType: s.readTypeFor(ctx, m), ctx: ctx}
 	if flags&oTrunc != 0 && flags&oAccess != os.O_RDONLY {
 		if err := h.Truncate(ctx, 0); err != nil {
 			h.Release(ctx)

@@ -19,6 +19,7 @@ type MountOptions struct {
 	Options   map[string]string
 	ReadOnly  bool
 	WriteType WriteType // 0: the daemon's default
+	ReadType  ReadType  // 0: the daemon's default
 }
 
 // MountInfo is one entry of the mount table, safe to show: option values
@@ -30,6 +31,7 @@ type MountInfo struct {
 	Options   map[string]string
 	ReadOnly  bool
 	WriteType string
+	ReadType  string
 	Pending   int // persist tasks still queued for it
 }
 
@@ -117,7 +119,7 @@ func (s *Store) Mount(ctx context.Context, path, uri string, o MountOptions) err
 	}
 	id := s.mounts.nextID()
 	m := &meta.Mount{ID: id, Path: "/" + strings.Join(parts, "/"), URI: uri, Options: o.Options,
-		ReadOnly: o.ReadOnly, WriteType: o.WriteType, Created: time.Now().UnixNano()}
+		ReadOnly: o.ReadOnly, WriteType: o.WriteType, ReadType: uint8(o.ReadType), Created: time.Now().UnixNano()}
 	dir.Mount, dir.SyncedAt, dir.State = id, 0, Persisted
 	b.PutInode(dir)
 	b.PutMount(m)
@@ -220,12 +222,9 @@ func (s *Store) Mounts() []MountInfo {
 	s.mounts.mu.RLock()
 	var out []MountInfo
 	for _, m := range s.mounts.byID {
-		wt := s.opts.WriteType.String()
-		if m.WriteType != 0 {
-			wt = m.WriteType.String()
-		}
+		wt, rt := s.writeTypeFor(context.Background(), m), s.readTypeFor(context.Background(), m)
 		out = append(out, MountInfo{ID: m.ID, Path: m.Path, URI: m.URI, Options: redactOptions(m.Options),
-			ReadOnly: m.ReadOnly, WriteType: wt})
+			ReadOnly: m.ReadOnly, WriteType: wt.String(), ReadType: rt.String()})
 	}
 	s.mounts.mu.RUnlock()
 	pending := s.db.QueueDepth()

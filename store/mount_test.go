@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -284,4 +285,61 @@ func TestRemoveAllSparesMounts(t *testing.T) {
 		t.Error("/top still there after RemoveAll")
 	}
 	mustEqual(t, e.readPath("/keep"), []byte("k"))
+}
+
+// TestMountReadType mounts a UFS with NO_CACHE: reads under it cache
+// nothing, while the same bytes read under the root are cached; a read type
+// asked for by the request still wins; the mount keeps it across a restart.
+func TestMountReadType(t *testing.T) {
+	e := newEnv(t, withBackends)
+	dir := filepath.Join(e.dir, "nocache")
+	data := randBytes(9, 300<<10)
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "obj"), data, 0o644)
+	e.writeFile(RootIno, "obj", data)
+	e.waitPersisted()
+	if err := e.s.Free(bg, "/obj"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.Mount(bg, "/nc", "file://"+dir, MountOptions{ReadType: NoCache}); err != nil {
+		t.Fatal(err)
+	}
+	cachedAfter := func(ctx context.Context, p string) int64 {
+		t.Helper()
+		before := e.s.CacheStats().Used
+		n, err := e.s.Resolve(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := e.s.Open(ctx, n.Ino, os.O_RDONLY)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Release(ctx)
+		got := make([]byte, len(data))
+		if _, err := h.Read(ctx, got, 0); err != nil && err != io.EOF {
+			t.Fatal(err)
+		}
+		mustEqual(t, got, data)
+		return e.s.CacheStats().Used - before
+	}
+	if n := cachedAfter(bg, "/nc/obj"); n != 0 {
+		t.Fatalf("a read under a NO_CACHE mount cached %d bytes", n)
+	}
+	if n := cachedAfter(bg, "/obj"); n != int64(len(data)) {
+		t.Fatalf("a read under the root cached %d bytes, want %d", n, len(data))
+	}
+	if n := cachedAfter(WithReadType(bg, CachePromote), "/nc/obj"); n != int64(len(data)) {
+		t.Fatalf("a CACHE_PROMOTE request under the NO_CACHE mount cached %d bytes", n)
+	}
+	e.restart()
+	for _, m := range e.s.Mounts() {
+		want := "CACHE_PROMOTE"
+		if m.Path == "/nc" {
+			want = "NO_CACHE"
+		}
+		if m.ReadType != want {
+			t.Fatalf("mount %s after restart: read type %q, want %q", m.Path, m.ReadType, want)
+		}
+	}
 }

@@ -38,6 +38,8 @@ type Config struct {
 	BlockSize   int64    // hoard.cache.block.size, bytes
 
 	FuseMountPoint string // hoard.fuse.mount.point, absolute; "" means no mount
+	FuseWriteType  string // writetype= of hoard.fuse.mount.options; "" means the default
+	FuseReadType   string // readtype= of hoard.fuse.mount.options; "" means the default
 	S3Address      string // hoard.s3.address; "" means no gateway
 	WebAddress     string // hoard.web.address
 	WebToken       string // hoard.web.token; "" means no token
@@ -136,6 +138,11 @@ var configKeys = []configKey{
 		p, err := absPath(v)
 		c.FuseMountPoint = p
 		return p, err
+	}},
+	// Options of the mount itself, as Alluxio's alluxio.fuse.mount.options:
+	// the write and read type of everything done through it.
+	{"hoard.fuse.mount.options", "", func(c *Config, v string) (string, error) {
+		return parseFuseOptions(c, v)
 	}},
 	{"hoard.s3.address", "127.0.0.1:39999", func(c *Config, v string) (string, error) {
 		c.S3Address = v
@@ -473,6 +480,36 @@ func isLoopback(addr string) bool {
 }
 
 // oneOf returns v when it is one of allowed.
+// parseFuseOptions reads hoard.fuse.mount.options: a comma-separated list
+// of writetype=TYPE and readtype=TYPE.
+func parseFuseOptions(c *Config, v string) (string, error) {
+	c.FuseWriteType, c.FuseReadType = "", ""
+	var norm []string
+	for _, opt := range strings.Split(v, ",") {
+		opt = strings.TrimSpace(opt)
+		if opt == "" {
+			continue
+		}
+		k, val, _ := strings.Cut(opt, "=")
+		var err error
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "writetype":
+			c.FuseWriteType, err = oneOf(strings.ToUpper(strings.TrimSpace(val)), writeTypes)
+			opt = "writetype=" + c.FuseWriteType
+		case "readtype":
+			c.FuseReadType, err = oneOf(strings.ToUpper(strings.TrimSpace(val)), readTypes)
+			opt = "readtype=" + c.FuseReadType
+		default:
+			err = errors.New("want a comma-separated list of writetype=TYPE and readtype=TYPE")
+		}
+		if err != nil {
+			return v, fmt.Errorf("%q: %w", opt, err)
+		}
+		norm = append(norm, opt)
+	}
+	return strings.Join(norm, ","), nil
+}
+
 func oneOf(v string, allowed []string) (string, error) {
 	if slices.Contains(allowed, v) {
 		return v, nil

@@ -218,6 +218,11 @@ func TestLoadConfigValues(t *testing.T) {
 		{"hoard.user.file.readtype.default=CACHE", func(c *Config) bool { return c.ReadType == "CACHE" }},
 		{"hoard.log.level=DEBUG\nhoard.log.format=json", func(c *Config) bool { return c.LogLevel == "debug" && c.LogFormat == "json" }},
 		{"hoard.fuse.mount.point=", func(c *Config) bool { return c.FuseMountPoint == "" }},
+		{"hoard.fuse.mount.options=writetype=cache_through, readtype=NO_CACHE", func(c *Config) bool {
+			return c.FuseWriteType == "CACHE_THROUGH" && c.FuseReadType == "NO_CACHE" &&
+				c.Raw["hoard.fuse.mount.options"] == "writetype=CACHE_THROUGH,readtype=NO_CACHE"
+		}},
+		{"hoard.fuse.mount.options=", func(c *Config) bool { return c.FuseWriteType == "" && c.FuseReadType == "" }},
 		{"hoard.s3.address=", func(c *Config) bool { return c.S3Address == "" }},
 		{"hoard.fuse.mount.point=/srv/hoard", func(c *Config) bool { return c.FuseMountPoint == "/srv/hoard" }},
 		{"hoard.home=/var/lib/hoard", func(c *Config) bool {
@@ -284,6 +289,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"hoard.user.file.metadata.sync.interval=-5", []string{"hoard.user.file.metadata.sync.interval", "-1 (never)"}},
 		{"hoard.user.file.metadata.sync.interval=-5s", []string{"hoard.user.file.metadata.sync.interval"}},
 		{"hoard.user.file.metadata.sync.interval=3fortnights", []string{"unknown unit", `"fortnights"`}},
+		{"hoard.fuse.mount.options=writetype=SOMETIMES", []string{"hoard.fuse.mount.options", `"writetype=SOMETIMES"`, "MUST_CACHE, CACHE_THROUGH"}},
+		{"hoard.fuse.mount.options=readtype=CACHE,allow_other", []string{"hoard.fuse.mount.options", `"allow_other"`, "writetype=TYPE and readtype=TYPE"}},
 		{"hoard.log.level=verbose", []string{"hoard.log.level", "debug, info, warn, error"}},
 		{"hoard.log.format=xml", []string{"hoard.log.format", "text, json"}},
 		{"hoard.web.address=0.0.0.0:19999", []string{"hoard.web.token", "hoard.web.address", "loopback"}},

@@ -27,6 +27,26 @@ func mountFUSE(st *store.Store, c *Config, reg *metrics.Registry, log *slog.Logg
 	opts := fuse.DefaultOptions()
 	opts.Metrics = reg
 	opts.Logger = log.With("door", "fuse")
+	var err error
+	if c.FuseWriteType != "" {
+		if opts.WriteType, err = store.ParseWriteType(c.FuseWriteType); err != nil {
+			return nil, err
+		}
+	}
+	if c.FuseReadType != "" {
+		if opts.ReadType, err = store.ParseReadType(c.FuseReadType); err != nil {
+			return nil, err
+		}
+	}
+	// The kernel keeps entries and attributes for the timeouts without
+	// asking; keep them within one metadata sync interval, so that a change
+	// made directly in the UFS shows through the mount as soon as the store
+	// looks again.
+	if c.SyncInterval >= 0 {
+		opts.AttrTimeout = min(opts.AttrTimeout, c.SyncInterval)
+		opts.EntryTimeout = min(opts.EntryTimeout, c.SyncInterval)
+		opts.NegativeTimeout = min(opts.NegativeTimeout, c.SyncInterval)
+	}
 	srv, err := fuse.Mount(st, c.FuseMountPoint, opts)
 	if err != nil {
 		return nil, err

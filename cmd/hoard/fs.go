@@ -416,6 +416,7 @@ func fsMount(e *fsEnv, args []string) error {
 	fs := e.flags()
 	readOnly := fs.Bool("readonly", false, "mount read-only")
 	writeType := fs.String("writetype", "", "write type of files under the mount (default: the daemon's)")
+	readType := fs.String("readtype", "", "read type of files under the mount (default: the daemon's)")
 	opts := optionFlag{}
 	fs.Var(opts, "option", "a UFS option k=v (fs.oss.*, fs.s3.*), repeatable; overrides the configuration file for this mount")
 	pos, err := e.parse(fs, args, 0, 2)
@@ -424,7 +425,7 @@ func fsMount(e *fsEnv, args []string) error {
 	}
 	switch len(pos) {
 	case 0:
-		if *readOnly || *writeType != "" || len(opts) > 0 {
+		if *readOnly || *writeType != "" || *readType != "" || len(opts) > 0 {
 			return fmt.Errorf("%w: options need PATH and UFS_URI", errUsage)
 		}
 		var table []gateway.AdminMount
@@ -441,7 +442,7 @@ func fsMount(e *fsEnv, args []string) error {
 	if err := checkPaths(pos[0]); err != nil {
 		return err
 	}
-	req := gateway.AdminMountRequest{Path: pos[0], URI: pos[1], Options: opts, ReadOnly: *readOnly, WriteType: *writeType}
+	req := gateway.AdminMountRequest{Path: pos[0], URI: pos[1], Options: opts, ReadOnly: *readOnly, WriteType: *writeType, ReadType: *readType}
 	var m gateway.AdminMount
 	if err := e.client.do(e.ctx, http.MethodPost, "mount", nil, req, &m); err != nil {
 		return err
@@ -469,8 +470,8 @@ func mountLine(m *gateway.AdminMount) string {
 	for i, k := range keys {
 		props[i] = k + "=" + m.Options[k]
 	}
-	return fmt.Sprintf("%s  on  %s  (%s, %s, write type %s, %d uploads queued, properties={%s})",
-		m.URI, m.Path, scheme, ro, m.WriteType, m.Pending, strings.Join(props, ", "))
+	return fmt.Sprintf("%s  on  %s  (%s, %s, write type %s, read type %s, %d uploads queued, properties={%s})",
+		m.URI, m.Path, scheme, ro, m.WriteType, m.ReadType, m.Pending, strings.Join(props, ", "))
 }
 
 func fsUnmount(e *fsEnv, args []string) error {

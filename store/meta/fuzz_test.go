@@ -84,3 +84,21 @@ func TestCacheStateFromBeforeUnsynced(t *testing.T) {
 		t.Fatalf("a record with it: %+v, %v", cur, err)
 	}
 }
+
+// TestMountRecord round-trips a mount record, and decodes one written
+// before mounts had a read type (it ends after Created).
+func TestMountRecord(t *testing.T) {
+	m := &Mount{ID: 7, Path: "/oss", URI: "oss://b/d", Options: map[string]string{"fs.oss.endpoint": "e"},
+		ReadOnly: true, WriteType: CacheThrough, Created: 123, ReadType: 3}
+	got, err := decodeMount("/oss", m.encode())
+	if err != nil || !reflect.DeepEqual(got, m) {
+		t.Fatalf("round trip: %+v %v, want %+v", got, err, m)
+	}
+	old := *m
+	old.ReadType = 0
+	b := old.encode()
+	got, err = decodeMount("/oss", b[:len(b)-1]) // the old format: no read type byte
+	if err != nil || !reflect.DeepEqual(got, &old) {
+		t.Fatalf("old record: %+v %v, want %+v", got, err, &old)
+	}
+}

@@ -151,6 +151,7 @@ type Mount struct {
 	ReadOnly  bool
 	WriteType WriteType // 0: the configured default
 	Created   int64
+	ReadType  uint8 // the store's ReadType; 0: the configured default
 }
 
 func (m *Mount) encode() []byte {
@@ -162,6 +163,7 @@ func (m *Mount) encode() []byte {
 	e.bool(m.ReadOnly)
 	e.u(uint64(m.WriteType))
 	e.i(m.Created)
+	e.u(uint64(m.ReadType))
 	return e.b
 }
 
@@ -177,6 +179,9 @@ func decodeMount(path string, b []byte) (*Mount, error) {
 	m.ReadOnly = d.bool()
 	m.WriteType = WriteType(d.u())
 	m.Created = d.i()
+	if len(d.b) > 0 { // records written before mounts had a read type end here
+		m.ReadType = uint8(d.u())
+	}
 	if d.err != nil {
 		return nil, fmt.Errorf("mount %s: %w", path, d.err)
 	}
