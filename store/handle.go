@@ -514,7 +514,7 @@ func (h *Handle) commit(ctx context.Context, hard bool) error {
 	}
 	if !fd.dirty {
 		fd.mu.Unlock()
-		return nil
+		return h.syncCommitted(hard)
 	}
 	writes := fd.writes
 	if hard && fd.f != nil {
@@ -530,7 +530,7 @@ func (h *Handle) commit(ctx context.Context, hard bool) error {
 	if !fd.dirty {
 		fd.mu.Unlock()
 		s.treeMu.Unlock()
-		return nil
+		return h.syncCommitted(hard) // another handle committed our writes
 	}
 	if hard && fd.writes != writes && fd.f != nil {
 		if err := fd.f.Sync(); err != nil {
@@ -605,6 +605,30 @@ func (h *Handle) commit(ctx context.Context, hard bool) error {
 		s.persist.kick()
 	}
 	return nil
+}
+
+// syncCommitted makes an fsync(2) with nothing left to commit durable all
+// the same: writes an earlier close or flush committed are in the kernel
+// only (their record says Unsynced) until the background sync, and fsync
+// promises them on the disk now.
+func (h *Handle) syncCommitted(hard bool) error {
+	if !hard {
+		return nil
+	}
+	fd := h.fd
+	fd.mu.Lock()
+	var err error
+	if fd.f != nil && fd.stateLocked().Unsynced {
+		if err = fd.f.Sync(); err == nil {
+			fd.durable = fd.bitmap.Clone()
+			err = fd.saveStateLocked(false)
+		}
+	}
+	fd.mu.Unlock()
+	if err == nil {
+		err = h.s.db.SyncCommitted() // that record, and the commit before it
+	}
+	return opErr("fsync", inoStr(h.ino), err)
 }
 
 // CacheFile returns the cache file when every block of the file is cached,

@@ -44,9 +44,17 @@ func (s *Store) reconcileCache(machineCrashed bool) error {
 				s.log.Error("file closed without fsync less than a second before the machine went down: its latest bytes may be lost", "ino", ino, "size", n.Size)
 			}
 		}
+		cut := false
 		if !drop {
-			if _, err := os.Stat(s.cache.Path(ino, cs.CacheID)); err != nil {
+			st, err := os.Stat(s.cache.Path(ino, cs.CacheID))
+			if err != nil {
 				drop = true
+			} else {
+				cut = trimCut(cs, st.Size(), n.Size, bs)
+			}
+			if cut {
+				s.log.Warn("cache file shorter than its record: the blocks past its end are lost", "ino", ino,
+					"file", st.Size(), "size", n.Size, "persisted", n.State == Persisted)
 			}
 		}
 		if drop {
@@ -72,7 +80,7 @@ func (s *Store) reconcileCache(machineCrashed bool) error {
 				return fmt.Errorf("sync cache file of inode %d: %w", ino, err)
 			}
 		}
-		if cs.Dirty || cs.Unsynced {
+		if cs.Dirty || cs.Unsynced || cut {
 			cs.Dirty, cs.Unsynced = false, false
 			b.PutCacheState(ino, cs)
 		}
@@ -86,6 +94,23 @@ func (s *Store) reconcileCache(machineCrashed bool) error {
 			os.Remove(path)
 		}
 	})
+}
+
+// trimCut clears from cs the blocks that end past the end of their cache
+// file (cut short while the store was stopped: by hand, or by a disk that
+// lost its end), so that they are fetched again, or read as lost, rather
+// than read as zeros. It reports whether it cleared any.
+func trimCut(cs *meta.CacheState, fileLen, size, bs int64) bool {
+	bm := cache.Bitmap(cs.Bitmap)
+	cut := false
+	for i := range nblocks(size, bs) {
+		if bm.Has(i) && min((i+1)*bs, size) > fileLen {
+			bm.Clear(i)
+			cut = true
+		}
+	}
+	cs.Bitmap = bm
+	return cut
 }
 
 // syncFile fsyncs the file at path.
