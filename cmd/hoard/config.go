@@ -55,8 +55,26 @@ type Config struct {
 	S3AccessLog bool   // hoard.s3.accesslog: log every S3 request at info level
 
 	Source     string            // the file it came from, or "defaults"
+	where      map[string]string // key -> "file:line" of the keys the file sets
 	UFSOptions map[string]string // every fs.oss.* and fs.s3.* key present
 	Raw        map[string]string
+}
+
+// IsSet reports whether the configuration file sets key.
+func (c *Config) IsSet(key string) bool {
+	_, ok := c.where[key]
+	return ok
+}
+
+// KeyErr is err, found after loading (a UFS that does not open, an address
+// in use), as a configuration error: it names the key and where its value
+// came from, as the errors of loading do.
+func (c *Config) KeyErr(key string, err error) error {
+	place, ok := c.where[key]
+	if !ok {
+		place = c.Source + " (default)"
+	}
+	return fmt.Errorf("%s: %s: %w", place, key, err)
 }
 
 // SyncNever is the SyncInterval of "-1": never re-check a path once loaded.
@@ -302,7 +320,7 @@ func buildConfig(source string, props []property) (*Config, error) {
 		expanded[key] = v
 	}
 
-	c := &Config{Source: source, UFSOptions: map[string]string{}, Raw: map[string]string{}}
+	c := &Config{Source: source, where: where, UFSOptions: map[string]string{}, Raw: map[string]string{}}
 	for _, k := range configKeys {
 		v, ok := expanded[k.name]
 		if !ok {

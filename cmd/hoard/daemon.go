@@ -144,7 +144,7 @@ func serve(c *Config, stdout io.Writer) error {
 	go d.metrics.Run(ctx) // the web UI's graphs: one sample a second
 	webLn, err := net.Listen("tcp", c.WebAddress)
 	if err != nil {
-		return fmt.Errorf("hoard.web.address %s: %w", c.WebAddress, err)
+		return c.KeyErr("hoard.web.address", err)
 	}
 	go web.Serve(webLn)
 	defer shutdown(web)
@@ -191,15 +191,15 @@ func openDaemon(ctx context.Context, c *Config, log *slog.Logger) (*daemon, erro
 	}
 	root, err := openUFS(ctx, c.RootUFS, c.UFSOptions)
 	if err != nil {
-		return nil, fmt.Errorf("hoard.root.ufs: %w", err)
+		return nil, c.KeyErr("hoard.root.ufs", err)
 	}
 	wt, err := store.ParseWriteType(c.WriteType)
 	if err != nil {
-		return nil, fmt.Errorf("hoard.user.file.writetype.default: %w", err)
+		return nil, c.KeyErr("hoard.user.file.writetype.default", err)
 	}
 	rt, err := store.ParseReadType(c.ReadType)
 	if err != nil {
-		return nil, fmt.Errorf("hoard.user.file.readtype.default: %w", err)
+		return nil, c.KeyErr("hoard.user.file.readtype.default", err)
 	}
 	// A nested mount's --option keys override the file's fs.oss.* and
 	// fs.s3.* keys for that mount only (CONTRACT.md); only the mount's own
@@ -231,7 +231,7 @@ func (d *daemon) startDoors(ctx context.Context, c *Config, log *slog.Logger) er
 	if c.S3Address != "" {
 		ln, err := net.Listen("tcp", c.S3Address)
 		if err != nil {
-			return fmt.Errorf("hoard.s3.address %s: %w", c.S3Address, err)
+			return c.KeyErr("hoard.s3.address", err)
 		}
 		srv := &http.Server{Handler: metrics.WrapS3(newS3Handler(d.store, c, log), d.metrics), ReadHeaderTimeout: 30 * time.Second}
 		go srv.Serve(ln)
@@ -239,10 +239,18 @@ func (d *daemon) startDoors(ctx context.Context, c *Config, log *slog.Logger) er
 	}
 	if c.FuseMountPoint != "" {
 		unmount, err := mountFUSE(d.store, c, d.metrics, log)
-		if err != nil {
-			return fmt.Errorf("hoard.fuse.mount.point %s: %w", c.FuseMountPoint, err)
+		switch {
+		case err != nil && c.IsSet("hoard.fuse.mount.point"):
+			return c.KeyErr("hoard.fuse.mount.point", fmt.Errorf("%s: %w", c.FuseMountPoint, err))
+		case err != nil:
+			// The default mount point on a machine that cannot mount (no
+			// /dev/fuse, not root): the rest of Hoard still serves, as
+			// `make run` on a fresh clone promises.
+			log.Warn("no FUSE mount: set hoard.fuse.mount.point to require one, or empty to turn it off",
+				"mountpoint", c.FuseMountPoint, "err", err)
+		default:
+			d.closers = append(d.closers, unmount)
 		}
-		d.closers = append(d.closers, unmount)
 	}
 	return nil
 }
