@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hoardfs/hoard/ufs"
 	"github.com/hoardfs/hoard/ufs/local"
 )
 
@@ -194,8 +195,8 @@ func BenchmarkCreateStatUnlink(b *testing.B) {
 }
 
 // newEnvB is newEnv for benchmarks: a store with the default block size and
-// a large quota in dir.
-func newEnvB(b *testing.B, dir string) *env {
+// a large quota in dir, its local UFS wrapped by wrap if given.
+func newEnvB(b *testing.B, dir string, wrap ...func(ufs.UFS) ufs.UFS) *env {
 	e := &env{dir: dir, ufsDir: filepath.Join(dir, "ufs")}
 	e.opts = Options{
 		MetaDir:      filepath.Join(dir, "meta"),
@@ -208,6 +209,9 @@ func newEnvB(b *testing.B, dir string) *env {
 		b.Fatal(err)
 	}
 	e.opts.RootUFS, e.opts.RootURI = u, "file://"+e.ufsDir
+	for _, w := range wrap {
+		e.opts.RootUFS = w(e.opts.RootUFS)
+	}
 	s, err := Open(e.opts)
 	if err != nil {
 		b.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoardfs/hoard/ufs"
 	"github.com/hoardfs/hoard/ufs/faults"
 	"github.com/hoardfs/hoard/ufs/local"
 )
@@ -24,6 +25,8 @@ type env struct {
 	faults *faults.FS
 	opts   Options
 	s      *Store
+	// wrap, when set, wraps the UFS (after fault injection) at every open.
+	wrap func(ufs.UFS) ufs.UFS
 }
 
 func newEnv(t *testing.T, mod ...func(*Options)) *env {
@@ -66,6 +69,9 @@ func (e *env) open() {
 	}
 	e.faults = faults.New(u)
 	e.opts.RootUFS = e.faults
+	if e.wrap != nil {
+		e.opts.RootUFS = e.wrap(e.faults)
+	}
 	e.opts.RootURI = "file://" + e.ufsDir
 	s, err := Open(e.opts)
 	if err != nil {
