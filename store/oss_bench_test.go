@@ -110,8 +110,9 @@ func BenchmarkOSSColdRead(b *testing.B) {
 }
 
 // BenchmarkOSSPersist compares the persist of a 256 MiB commit (the
-// backend's parallel multipart upload) with one single PutObject of the
-// same bytes, same server, same run.
+// backend's parallel multipart upload, with the default 4 parts in flight
+// and with 8) with one single PutObject of the same bytes, same server,
+// same run.
 func BenchmarkOSSPersist(b *testing.B) {
 	srv := osstest.New(osstest.Options{})
 	b.Cleanup(srv.Close)
@@ -126,20 +127,32 @@ func BenchmarkOSSPersist(b *testing.B) {
 	}
 	singleD := time.Since(start)
 
-	st := ossBenchStore(b, ossBenchUFS(b, srv, oss.KeyMultipartConcurrency, "8"))
-	if _, err := st.PutObject(WithWriteType(bg, MustCache), "/persisted", bytes.NewReader(data), PutOptions{Size: -1}); err != nil {
-		b.Fatal(err)
-	}
-	n, _ := st.Resolve(bg, "/persisted")
-	start = time.Now()
-	if err := st.Persist(bg, n.Ino); err != nil {
-		b.Fatal(err)
-	}
-	persistD := time.Since(start)
-	if obj, _, ok := srv.Object("bench", "dir/persisted"); !ok || !bytes.Equal(obj, data) {
-		b.Fatal("persisted object differs")
-	}
 	b.ReportMetric(mbps(ossBenchSize, singleD), "single-PutObject-MB/s")
-	b.ReportMetric(mbps(ossBenchSize, persistD), "store-persist-MB/s")
-	b.ReportMetric(singleD.Seconds()/persistD.Seconds(), "ratio")
+	for _, conc := range []string{"", "8"} {
+		u := ossBenchUFS(b, srv)
+		name := "/persisted"
+		if conc != "" {
+			u = ossBenchUFS(b, srv, oss.KeyMultipartConcurrency, conc)
+			name += "-" + conc
+		}
+		st := ossBenchStore(b, u)
+		if _, err := st.PutObject(WithWriteType(bg, MustCache), name, bytes.NewReader(data), PutOptions{Size: -1}); err != nil {
+			b.Fatal(err)
+		}
+		n, _ := st.Resolve(bg, name)
+		start = time.Now()
+		if err := st.Persist(bg, n.Ino); err != nil {
+			b.Fatal(err)
+		}
+		persistD := time.Since(start)
+		if obj, _, ok := srv.Object("bench", "dir"+name); !ok || !bytes.Equal(obj, data) {
+			b.Fatal("persisted object differs")
+		}
+		suffix := ""
+		if conc != "" {
+			suffix = "-concurrency" + conc
+		}
+		b.ReportMetric(mbps(ossBenchSize, persistD), "store-persist-MB/s"+suffix)
+		b.ReportMetric(singleD.Seconds()/persistD.Seconds(), "ratio"+suffix)
+	}
 }
