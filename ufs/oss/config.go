@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Option keys, as Alluxio names them (fs.oss.accessKeyId, ...) plus Hoard's
@@ -40,6 +41,14 @@ const (
 	KeyCopyThreshold = "fs.oss.multipart.copyThreshold"
 	// KeyCopyPartSize is the size of each UploadPartCopy part.
 	KeyCopyPartSize = "fs.oss.multipart.copyPartSize"
+	// KeySocketTimeout is how long a connection in use may stay silent (no
+	// byte read, none handed to the kernel to send) before the call fails
+	// with a retryable timeout, so that a stalled server fails the call
+	// instead of hanging it. It covers the wait for an answer once the
+	// request is sent, so it must exceed the time OSS takes to answer the
+	// slowest request (a large CopyObject). Alluxio's counterpart is
+	// alluxio.underfs.oss.socket.timeout, and its values ("50sec") work.
+	KeySocketTimeout = "fs.oss.socket.timeout"
 )
 
 // Defaults and limits of OSS multipart uploads.
@@ -49,6 +58,7 @@ const (
 	DefaultMultipartConcurrency = 4
 	DefaultCopyThreshold        = 1 << 30
 	DefaultCopyPartSize         = 256 << 20
+	DefaultSocketTimeout        = 2 * time.Minute
 
 	minPartSize = 100 << 10 // OSS refuses smaller parts, except the last
 	maxPartSize = 5 << 30
@@ -58,7 +68,7 @@ const (
 var knownKeys = []string{
 	KeyAccessKeyID, KeyAccessKeySecret, KeyEndpoint, KeySecurityToken, KeySignatureVersion,
 	KeyRegion, KeyPathStyle, KeyMultipartThreshold, KeyMultipartPartSize,
-	KeyMultipartConcurrency, KeyCopyThreshold, KeyCopyPartSize,
+	KeyMultipartConcurrency, KeyCopyThreshold, KeyCopyPartSize, KeySocketTimeout,
 }
 
 // config is Open's parsed input. It holds the secret: never print it.
@@ -77,6 +87,8 @@ type config struct {
 	threshold, partSize     int64
 	concurrency             int
 	copyThreshold, copyPart int64
+
+	socketTimeout time.Duration
 }
 
 // bucketName is OSS's rule: 3-63 lowercase letters, digits and hyphens,
@@ -206,6 +218,7 @@ func parseConfig(uri string, opts map[string]string) (*config, error) {
 	c := &config{
 		threshold: DefaultMultipartThreshold, partSize: DefaultMultipartPartSize,
 		concurrency: DefaultMultipartConcurrency, copyThreshold: DefaultCopyThreshold, copyPart: DefaultCopyPartSize,
+		socketTimeout: DefaultSocketTimeout,
 	}
 	var err error
 	if c.bucket, c.prefix, err = parseURI(uri); err != nil {
@@ -282,5 +295,43 @@ func parseConfig(uri string, opts map[string]string) (*config, error) {
 		}
 		c.concurrency = n
 	}
+	if v, ok := opts[KeySocketTimeout]; ok && strings.TrimSpace(v) != "" {
+		if c.socketTimeout, err = parseDuration(KeySocketTimeout, v); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+// durationUnits are the units parseDuration takes besides Go's own.
+var durationUnits = map[string]time.Duration{
+	"MS": time.Millisecond, "MSEC": time.Millisecond,
+	"S": time.Second, "SEC": time.Second,
+	"M": time.Minute, "MIN": time.Minute,
+	"H": time.Hour, "HR": time.Hour, "HOUR": time.Hour,
+}
+
+// parseDuration reads a timeout as Alluxio writes them: a plain number of
+// milliseconds, or a number with a unit (50sec, 2min, 500ms); a Go
+// duration (1m30s) works too. It must be from 1ms to 24h.
+func parseDuration(key, v string) (time.Duration, error) {
+	s := strings.TrimSpace(v)
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+		num, unit := s, "MS"
+		if i >= 0 {
+			num, unit = s[:i], strings.ToUpper(strings.TrimSpace(s[i:]))
+		}
+		f, ferr := strconv.ParseFloat(num, 64)
+		u, ok := durationUnits[unit]
+		if ferr != nil || !ok || num == "" {
+			return 0, fmt.Errorf("oss: %s %q is not a duration (milliseconds, or a number with ms, sec, min or h)", key, v)
+		}
+		d = time.Duration(f * float64(u))
+	}
+	if d < time.Millisecond || d > 24*time.Hour {
+		return 0, fmt.Errorf("oss: %s %q is out of range: from 1ms to 24h", key, v)
+	}
+	return d, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aliyun/aliyun-oss-go-sdk/oss"
 )
@@ -53,6 +54,22 @@ func TestParseSize(t *testing.T) {
 	for _, in := range []string{"", "x", "-1", "1XB", "MB"} {
 		if _, err := parseSize("k", in); err == nil {
 			t.Errorf("parseSize(%q) succeeded", in)
+		}
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"50sec": 50 * time.Second, "2min": 2 * time.Minute, "1m30s": 90 * time.Second, "500": 500 * time.Millisecond,
+		"250ms": 250 * time.Millisecond, " 1.5 min ": 90 * time.Second, "1h": time.Hour, "24h": 24 * time.Hour,
+	} {
+		if got, err := parseDuration("k", in); err != nil || got != want {
+			t.Errorf("parseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "x", "0", "-1s", "5 years", "sec", "25h", "0.1ms"} {
+		if _, err := parseDuration("k", in); err == nil {
+			t.Errorf("parseDuration(%q) succeeded", in)
 		}
 	}
 }

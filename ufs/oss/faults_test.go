@@ -175,6 +175,41 @@ func TestDeleteBatches(t *testing.T) {
 	}
 }
 
+// TestDeleteReportsFailedKeys: keys OSS fails to delete (reported in its
+// quiet answer) make Delete fail with a retryable error naming them.
+func TestDeleteReportsFailedKeys(t *testing.T) {
+	s := newServer(t)
+	f := open(t, s, "oss://"+bucket+"/del")
+	defer f.Close()
+	var keys []string
+	for i := range 1500 {
+		keys = append(keys, fmt.Sprintf("k%04d", i))
+	}
+	stuck := []string{"stuck one", "stuck+two"} // URL-encoded in the answer
+	keys = append(keys, stuck...)
+	for _, k := range keys {
+		if err := s.PutObject(bucket, "del/"+k, []byte(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.SetFaults(osstest.Faults{FailDelete: []string{"del/" + stuck[0], "del/" + stuck[1]}})
+	err := f.Delete(t.Context(), keys...)
+	if err == nil || !ufs.IsRetryable(err) || !strings.Contains(err.Error(), "stuck one, stuck+two") {
+		t.Fatalf("Delete with keys OSS did not delete: %v; want a retryable error naming them", err)
+	}
+	if left := s.Keys(bucket); len(left) != 2 || left[0] != "del/"+stuck[0] || left[1] != "del/"+stuck[1] {
+		t.Errorf("left after Delete: %q", left)
+	}
+
+	s.SetFaults(osstest.Faults{})
+	if err := f.Delete(t.Context(), stuck...); err != nil {
+		t.Fatal(err)
+	}
+	if left := s.Keys(bucket); len(left) != 0 {
+		t.Errorf("left after the second Delete: %q", left)
+	}
+}
+
 // TestObjectsFromOutside: objects other tools put in the bucket are listed
 // and read like Hoard's own.
 func TestObjectsFromOutside(t *testing.T) {

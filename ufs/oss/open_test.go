@@ -60,6 +60,8 @@ func TestOpenConfigErrors(t *testing.T) {
 		{"part size too small", "oss://b-1", with(oss.KeyMultipartPartSize, "10KB"), []string{oss.KeyMultipartPartSize, "100KiB"}},
 		{"concurrency", "oss://b-1", with(oss.KeyMultipartConcurrency, "0"), []string{oss.KeyMultipartConcurrency}},
 		{"path style", "oss://b-1", with(oss.KeyPathStyle, "maybe"), []string{oss.KeyPathStyle, `"maybe"`}},
+		{"socket timeout", "oss://b-1", with(oss.KeySocketTimeout, "soon"), []string{oss.KeySocketTimeout, `"soon"`}},
+		{"socket timeout zero", "oss://b-1", with(oss.KeySocketTimeout, "0"), []string{oss.KeySocketTimeout, "out of range"}},
 		{"unknown key", "oss://b-1", with("fs.oss.accesKeyId", "typo"), []string{"fs.oss.accesKeyId", "unknown"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -42,8 +42,9 @@
 // of these. This package does not retry; the ufs/retry decorator does. The
 // SDK v3 never retries either (its RetryTimes is unused); only net/http may
 // resend an idempotent request once when a reused connection turns out to
-// be dead. A connection silent for two minutes fails the call (see
-// transport.go), so nothing hangs even without a deadline.
+// be dead. A connection silent for fs.oss.socket.timeout (two minutes)
+// fails the call with a retryable timeout (see transport.go), so nothing
+// hangs even without a deadline.
 package oss
 
 import (
@@ -86,7 +87,7 @@ func Open(ctx context.Context, uri string, opts map[string]string) (*FS, error) 
 	if err != nil {
 		return nil, err
 	}
-	tr := newTransport()
+	tr := newTransport(c.socketTimeout)
 	clientOpts := []oss.ClientOption{
 		oss.HTTPClient(newHTTPClient(tr)),
 		oss.ForcePathStyle(c.pathStyle),

@@ -71,6 +71,38 @@ func TestConformance(t *testing.T) {
 	}
 }
 
+// TestSignatureVersionSent checks which signature each configuration
+// sends: V1 ("OSS id:sig") unless fs.oss.signatureVersion says v4.
+func TestSignatureVersionSent(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		extra     []string
+		want, not string
+	}{
+		{"default", nil, osstest.SignatureV1, osstest.SignatureV4},
+		{"v1", []string{oss.KeySignatureVersion, "v1"}, osstest.SignatureV1, osstest.SignatureV4},
+		{"v4", []string{oss.KeySignatureVersion, "v4", oss.KeyRegion, "cn-hangzhou"}, osstest.SignatureV4, osstest.SignatureV1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newServer(t)
+			f := open(t, s, "oss://"+bucket+"/sig", tc.extra...)
+			defer f.Close()
+			if _, err := f.Put(t.Context(), "k", strings.NewReader("v"), 1); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.Stat(t.Context(), "k"); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Delete(t.Context(), "k"); err != nil {
+				t.Fatal(err)
+			}
+			if got, other := s.Signatures(tc.want), s.Signatures(tc.not); got == 0 || other != 0 {
+				t.Errorf("%d requests signed %s and %d %s; want all %s", got, tc.want, other, tc.not, tc.want)
+			}
+		})
+	}
+}
+
 func TestString(t *testing.T) {
 	s := newServer(t)
 	for uri, want := range map[string]string{

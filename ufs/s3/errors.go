@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"syscall"
 
 	"github.com/minio/minio-go/v7"
@@ -48,7 +50,8 @@ func classify(ctx context.Context, err error) error {
 	var netErr net.Error
 	var opErr *net.OpError
 	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
+	case closedBeforeAnswer(err),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED),
 		errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED),
 		errors.Is(err, context.DeadlineExceeded),
@@ -84,6 +87,15 @@ func classifyResponse(resp minio.ErrorResponse, err error) error {
 		return ufs.Retryable(err)
 	}
 	return err
+}
+
+// closedBeforeAnswer recognises a connection the server closed before
+// answering. minio-go replaces the io.EOF that net/http reports then with
+// an error of its own ("Connection closed by foreign host <url>. Retry
+// again."), which only its text identifies.
+func closedBeforeAnswer(err error) bool {
+	var ue *url.Error
+	return errors.As(err, &ue) && ue.Err != nil && strings.Contains(ue.Err.Error(), "Connection closed by foreign host")
 }
 
 func notExist(err error) error   { return fmt.Errorf("%w: %w", ufs.ErrNotExist, err) }

@@ -46,6 +46,8 @@ func TestClassify(t *testing.T) {
 		{&url.Error{Op: "Get", URL: "http://x", Err: syscall.ECONNRESET}, retry},
 		{&url.Error{Op: "Get", URL: "http://x", Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}, retry},
 		{&url.Error{Op: "Get", URL: "http://x", Err: io.ErrUnexpectedEOF}, retry},
+		// minio-go's stand-in for io.EOF before the answer (api.go).
+		{&url.Error{Op: "Head", URL: "http://x", Err: errors.New("Connection closed by foreign host http://x. Retry again.")}, retry},
 		{&url.Error{Op: "Put", URL: "http://x", Err: errors.New("http: ContentLength=10 with Body length 5")}, plain},
 		{errors.New("something else"), plain},
 	} {

@@ -27,9 +27,10 @@
 // Put with an unknown size (-1) buffers up to one part (16 MiB): a smaller
 // object goes up in a single PUT, a larger one as a multipart upload of
 // 16 MiB parts, four in flight, so at most 160 GiB. A failed multipart
-// upload is aborted; if the context is already cancelled the abort cannot be
-// sent and the parts stay until a bucket lifecycle rule removes them (the
-// object itself never appears half written). Copy is server side: CopyObject
+// upload is aborted, a cancelled one too (minio-go sends the abort on a
+// context of its own); only if the abort fails do the parts stay, until a
+// bucket lifecycle rule removes them (the object itself never appears half
+// written). Copy is server side: CopyObject
 // up to 5 GiB, ComposeObject (multipart UploadPartCopy) beyond.
 package s3
 

@@ -81,17 +81,22 @@ func (s *Server) authenticate(r *http.Request, t target) (string, *ossError) {
 	if auth == "" {
 		return "", errAccessDenied("You have no right to access this object because of bucket acl.")
 	}
-	if e := s.checkDate(r); e != nil {
-		return "", e
-	}
-	switch {
-	case strings.HasPrefix(auth, "OSS "):
-		return s.verifyV1(r, t, strings.TrimPrefix(auth, "OSS "))
-	case strings.HasPrefix(auth, v4Algorithm+" "):
-		return s.verifyV4(r, t, strings.TrimPrefix(auth, v4Algorithm+" "))
+	scheme, cred, _ := strings.Cut(auth, " ")
+	switch scheme {
+	case "OSS":
+		s.countSignature(SignatureV1)
+	case v4Algorithm:
+		s.countSignature(SignatureV4)
 	default:
 		return "", errInvalidArgument("Authorization header is invalid.", "Authorization", auth)
 	}
+	if e := s.checkDate(r); e != nil {
+		return "", e
+	}
+	if scheme == "OSS" {
+		return s.verifyV1(r, t, cred)
+	}
+	return s.verifyV4(r, t, cred)
 }
 
 // checkDate rejects requests whose time is too far from the server's, as

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -117,44 +118,71 @@ func (c *call) getBucketLocation() *ossError {
 }
 
 // deleteMultipleObjects is POST /?delete. As OSS, it wants Content-MD5 and
-// at most 1000 keys, and reports keys that did not exist as deleted.
+// at most 1000 keys, and reports keys that did not exist as deleted. A key
+// it fails to delete (Faults.FailDelete) is left out of a verbose answer;
+// a quiet answer lists only such keys, and has no body when there are none.
 func (c *call) deleteMultipleObjects() *ossError {
 	if e := c.s.store.bucketExists(c.t.bucket); e != nil {
 		return e
 	}
-	want := c.r.Header.Get("Content-MD5")
-	if want == "" {
-		return newErr(http.StatusBadRequest, "MissingArgument", "Missing Some Required Arguments.", "ArgumentName", "Content-MD5")
+	req, e := c.readDeleteRequest()
+	if e != nil {
+		return e
 	}
-	body, err := io.ReadAll(io.LimitReader(c.r.Body, 4<<20))
-	if err != nil {
-		return errMalformedXML()
-	}
-	sum := md5.Sum(body)
-	if base64.StdEncoding.EncodeToString(sum[:]) != want {
-		return errInvalidDigest()
-	}
-	var req deleteRequest
-	if xml.Unmarshal(body, &req) != nil || len(req.Objects) == 0 || len(req.Objects) > 1000 {
-		return errMalformedXML()
-	}
-	encType, enc := c.urlEncoding()
-	res := deleteResult{EncodingType: encType}
-	e := c.s.store.updateBucket(c.t.bucket, func(b *bucket) *ossError {
+	undeletable := c.s.faults.Load().FailDelete
+	var deleted, failed []string
+	e = c.s.store.updateBucket(c.t.bucket, func(b *bucket) *ossError {
 		for _, o := range req.Objects {
-			b.deleteLocked(o.Key)
-			if !req.Quiet {
-				res.Deleted = append(res.Deleted, struct {
-					Key string `xml:"Key"`
-				}{Key: enc(o.Key)})
+			if slices.Contains(undeletable, o.Key) {
+				failed = append(failed, o.Key)
+				continue
 			}
+			b.deleteLocked(o.Key)
+			deleted = append(deleted, o.Key)
 		}
 		return nil
 	})
 	if e != nil {
 		return e
 	}
+	listed := deleted
+	if req.Quiet {
+		if len(failed) == 0 {
+			c.w.Header().Set("Content-Length", "0")
+			c.w.WriteHeader(http.StatusOK)
+			return nil
+		}
+		listed = failed
+	}
+	encType, enc := c.urlEncoding()
+	res := deleteResult{EncodingType: encType}
+	for _, k := range listed {
+		res.Deleted = append(res.Deleted, struct {
+			Key string `xml:"Key"`
+		}{Key: enc(k)})
+	}
 	return c.writeXML(res)
+}
+
+// readDeleteRequest reads and checks the body of a DeleteMultipleObjects.
+func (c *call) readDeleteRequest() (deleteRequest, *ossError) {
+	var req deleteRequest
+	want := c.r.Header.Get("Content-MD5")
+	if want == "" {
+		return req, newErr(http.StatusBadRequest, "MissingArgument", "Missing Some Required Arguments.", "ArgumentName", "Content-MD5")
+	}
+	body, err := io.ReadAll(io.LimitReader(c.r.Body, 4<<20))
+	if err != nil {
+		return req, errMalformedXML()
+	}
+	sum := md5.Sum(body)
+	if base64.StdEncoding.EncodeToString(sum[:]) != want {
+		return req, errInvalidDigest()
+	}
+	if xml.Unmarshal(body, &req) != nil || len(req.Objects) == 0 || len(req.Objects) > 1000 {
+		return req, errMalformedXML()
+	}
+	return req, nil
 }
 
 // listUploads is ListMultipartUploads: uploads in progress, by key then

@@ -2,6 +2,7 @@ package osstest
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -24,9 +25,24 @@ type Faults struct {
 	// of the response body, or, when the response has no body, instead of
 	// the response.
 	DropRate float64
-	// Ops limits ErrorRate and DropRate to these operations (OpUploadPart,
-	// ...); empty means every operation.
+	// StallRate is the fraction of requests that stall: the server takes
+	// the request and then sends nothing for Stall, either before the
+	// response (after reading the whole request body, into memory) or
+	// partway through the response body, half of each; an answer without
+	// a body stalls before it. After the stall the request is answered as
+	// usual, unless the client hung up meanwhile.
+	StallRate float64
+	// Stall is how long a stalled request sends nothing; 0 means until
+	// the client hangs up or the server closes.
+	Stall time.Duration
+	// Ops limits ErrorRate, DropRate and StallRate to these operations
+	// (OpUploadPart, ...); empty means every operation.
 	Ops []string
+	// FailDelete lists object keys, in any bucket, that the server will
+	// not delete: DeleteObject answers 500 InternalError, and
+	// DeleteMultipleObjects keeps them and reports them as OSS reports
+	// failures: left out of a verbose answer, listed in a quiet one.
+	FailDelete []string
 	// Latency is added before every request is handled.
 	Latency time.Duration
 	// Bandwidth caps every connection to this many bytes per second, in
@@ -39,6 +55,7 @@ type Faults struct {
 // SetFaults replaces the faults in force.
 func (s *Server) SetFaults(f Faults) {
 	f.Ops = slices.Clone(f.Ops)
+	f.FailDelete = slices.Clone(f.FailDelete)
 	s.faults.Store(&f)
 }
 
@@ -46,25 +63,19 @@ func (s *Server) SetFaults(f Faults) {
 func (s *Server) Faults() Faults {
 	f := *s.faults.Load()
 	f.Ops = slices.Clone(f.Ops)
+	f.FailDelete = slices.Clone(f.FailDelete)
 	return f
 }
 
-// injectFaults applies latency, injected errors and dropped connections to
-// one request. It returns the writer to answer with, and false when the
-// request has been dealt with (failed or dropped).
+// injectFaults applies latency, injected errors, dropped connections and
+// stalls to one request. It returns the writer to answer with, and false
+// when the request has been dealt with (failed, dropped, or abandoned by
+// the client).
 func (s *Server) injectFaults(w http.ResponseWriter, r *http.Request, op string) (http.ResponseWriter, bool) {
 	f := s.faults.Load()
-	if f.Latency > 0 {
-		t := time.NewTimer(f.Latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return w, false
-		case <-s.closed:
-			t.Stop()
-			return w, false
-		}
+	if f.Latency > 0 && !s.pause(r, f.Latency) {
+		hangUp(w)
+		return w, false
 	}
 	if len(f.Ops) > 0 && !slices.Contains(f.Ops, op) {
 		return w, true
@@ -90,7 +101,52 @@ func (s *Server) injectFaults(w http.ResponseWriter, r *http.Request, op string)
 		}
 		return &dropWriter{ResponseWriter: w, noBody: r.Method == http.MethodHead}, true
 	}
+	if f.StallRate > 0 && rand.Float64() < f.StallRate {
+		if rand.IntN(2) == 0 {
+			if !s.stallBeforeResponse(r, f.Stall) {
+				hangUp(w)
+				return w, false
+			}
+			return w, true
+		}
+		return &stallWriter{ResponseWriter: w, s: s, r: r, stall: f.Stall, noBody: r.Method == http.MethodHead}, true
+	}
 	return w, true
+}
+
+// pause waits for d, or, when d is 0, until r ends. It reports whether r
+// is still there to be answered: false when its client hung up or the
+// server is closing. net/http notices a client hanging up only once the
+// request body has been read. After false, hang up: a handler that
+// returned without a word would get net/http to send an empty 200.
+func (s *Server) pause(r *http.Request, d time.Duration) bool {
+	var timeout <-chan time.Time
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-timeout:
+		return true
+	case <-r.Context().Done():
+		return false
+	case <-s.closed:
+		return false
+	}
+}
+
+// stallBeforeResponse takes the whole request, as a server that received
+// it and then went silent, and pauses. The body is read into memory first
+// so that the handler still gets it and so that a client giving up is
+// noticed (see pause).
+func (s *Server) stallBeforeResponse(r *http.Request, d time.Duration) bool {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return s.pause(r, d)
 }
 
 // hangUp closes the connection under w without another byte.
@@ -163,4 +219,82 @@ func (d *dropWriter) drop() {
 // Hijack makes dropWriter usable where the server hijacks.
 func (d *dropWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return d.ResponseWriter.(http.Hijacker).Hijack()
+}
+
+// stallWriter sends the headers and a random part of the body, then
+// nothing for a while (see Faults.StallRate), then the rest.
+type stallWriter struct {
+	http.ResponseWriter
+	s       *Server
+	r       *http.Request
+	stall   time.Duration
+	noBody  bool  // a HEAD answer: its headers are all of it
+	left    int64 // body bytes before the stall; -1 once it is over
+	headers bool
+	gone    bool // the stall ended with a hang-up
+}
+
+func (sw *stallWriter) WriteHeader(status int) {
+	if sw.headers {
+		return
+	}
+	sw.headers = true
+	n, _ := strconv.ParseInt(sw.Header().Get("Content-Length"), 10, 64)
+	if n <= 0 || sw.noBody {
+		// No body to stall in: stall before the answer.
+		sw.left = -1
+		if !sw.s.pause(sw.r, sw.stall) {
+			sw.hangUp()
+			return
+		}
+	} else {
+		sw.left = rand.Int64N(n)
+	}
+	sw.ResponseWriter.WriteHeader(status)
+}
+
+func (sw *stallWriter) Write(p []byte) (int, error) {
+	if !sw.headers {
+		sw.WriteHeader(http.StatusOK)
+	}
+	if sw.gone {
+		return 0, net.ErrClosed
+	}
+	if sw.left < 0 || int64(len(p)) < sw.left {
+		if sw.left > 0 {
+			sw.left -= int64(len(p))
+		}
+		return sw.ResponseWriter.Write(p)
+	}
+	n, err := sw.ResponseWriter.Write(p[:sw.left])
+	if err != nil {
+		return n, err
+	}
+	if f, ok := sw.ResponseWriter.(http.Flusher); ok {
+		f.Flush() // what came before the stall reaches the client
+	}
+	sw.left = -1
+	if !sw.s.pause(sw.r, sw.stall) {
+		sw.hangUp()
+		return n, net.ErrClosed
+	}
+	m, err := sw.ResponseWriter.Write(p[n:])
+	return n + m, err
+}
+
+func (sw *stallWriter) hangUp() {
+	sw.gone = true
+	hangUp(sw.ResponseWriter)
+}
+
+// Flush passes on, so that a handler's flushes still work.
+func (sw *stallWriter) Flush() {
+	if f, ok := sw.ResponseWriter.(http.Flusher); ok && !sw.gone {
+		f.Flush()
+	}
+}
+
+// Hijack makes stallWriter usable where the server hijacks.
+func (sw *stallWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return sw.ResponseWriter.(http.Hijacker).Hijack()
 }

@@ -2,7 +2,11 @@ package osstest_test
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -186,4 +190,173 @@ func TestCloseWithRequestsInFlight(t *testing.T) {
 	if err := <-errc; err == nil {
 		t.Error("request in flight during Close succeeded")
 	}
+}
+
+// timeoutBucket is the SDK's handle on the test bucket through a client
+// that gives up on a request after d.
+func timeoutBucket(t *testing.T, s *osstest.Server, d time.Duration) *oss.Bucket {
+	return sdkBucket(t, s, oss.AuthV1, osstest.DefaultAccessKeySecret, oss.HTTPClient(&http.Client{Timeout: d}))
+}
+
+// TestStallUntilClientGivesUp: a request stalled without end fails by the
+// client's timeout, whether the stall strikes before the answer or in the
+// middle of its body; nothing hangs.
+func TestStallUntilClientGivesUp(t *testing.T) {
+	s := newServer(t, osstest.Options{})
+	data := randBytes(256 << 10)
+	if err := s.PutObject(testBucket, "k", data); err != nil {
+		t.Fatal(err)
+	}
+	b := timeoutBucket(t, s, 200*time.Millisecond)
+	s.SetFaults(osstest.Faults{StallRate: 1})
+	for i := range 5 {
+		// ReadAll, because a stall in the body lets GetObject return.
+		rc, err := b.GetObject("k")
+		if err == nil {
+			_, err = io.ReadAll(rc)
+			rc.Close()
+		}
+		if !isTimeout(err) {
+			t.Fatalf("stalled GET %d: %v, want a timeout", i, err)
+		}
+		if err := b.PutObject("up", bytes.NewReader(data)); !isTimeout(err) {
+			t.Fatalf("stalled PUT %d: %v, want a timeout", i, err)
+		}
+	}
+	s.SetFaults(osstest.Faults{})
+	rc, err := b.GetObject("k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("after the stall: %d bytes, %v", len(got), err)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// TestStallThenAnswer: a stall of fixed length delays the answer, which
+// then arrives whole.
+func TestStallThenAnswer(t *testing.T) {
+	s := newServer(t, osstest.Options{})
+	b := sdkBucket(t, s, oss.AuthV1, osstest.DefaultAccessKeySecret)
+	data := randBytes(256 << 10)
+	if err := b.PutObject("k", bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	const stall = 50 * time.Millisecond
+	s.SetFaults(osstest.Faults{StallRate: 1, Stall: stall, Ops: []string{osstest.OpGetObject, osstest.OpPutObject}})
+	for range 6 {
+		start := time.Now()
+		rc, err := b.GetObject("k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("GET after a stall: %d bytes, %v", len(got), err)
+		}
+		if err := b.PutObject("k", bytes.NewReader(data)); err != nil {
+			t.Fatalf("PUT after a stall: %v", err)
+		}
+		if d := time.Since(start); d < 2*stall {
+			t.Fatalf("a GET and a PUT took %v, less than their two stalls of %v", d, stall)
+		}
+	}
+}
+
+func TestCloseWithStalledRequest(t *testing.T) {
+	s := osstest.New(osstest.Options{})
+	s.CreateBucket(testBucket)
+	s.PutObject(testBucket, "k", randBytes(64<<10))
+	b := sdkBucket(t, s, oss.AuthV1, osstest.DefaultAccessKeySecret)
+	s.SetFaults(osstest.Faults{StallRate: 1, Ops: []string{osstest.OpGetObject}})
+	errc := make(chan error, 1)
+	go func() {
+		rc, err := b.GetObject("k")
+		if err == nil {
+			_, err = io.ReadAll(rc)
+			rc.Close()
+		}
+		errc <- err
+	}()
+	for s.Count(osstest.OpGetObject) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	done := make(chan struct{})
+	go func() { s.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hangs on a stalled request")
+	}
+	if err := <-errc; err == nil {
+		t.Error("a request stalled until Close succeeded")
+	}
+}
+
+func TestFailDelete(t *testing.T) {
+	s := newServer(t, osstest.Options{})
+	b := sdkBucket(t, s, oss.AuthV1, osstest.DefaultAccessKeySecret)
+	put := func(keys ...string) {
+		for _, k := range keys {
+			if err := s.PutObject(testBucket, k, []byte(k)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	put("a", "b c", "d")
+	s.SetFaults(osstest.Faults{FailDelete: []string{"b c"}})
+
+	// Verbose: the key that failed is left out.
+	res, err := b.DeleteObjects([]string{"a", "b c", "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(res.DeletedObjects, ","); got != "a,d" {
+		t.Errorf("verbose delete reported %q deleted, want a,d", got)
+	}
+	if keys := s.Keys(testBucket); len(keys) != 1 || keys[0] != "b c" {
+		t.Errorf("left after delete: %q", keys)
+	}
+
+	// Quiet: only the key that failed is listed (the SDK does not parse a
+	// quiet answer, so read it raw).
+	put("a")
+	body, err := b.DeleteMultipleObjectsXml(deleteXML(true, "a", "b c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(body, "<Deleted><Key>b%20c</Key></Deleted>") || strings.Contains(body, "<Key>a</Key>") {
+		t.Errorf("quiet answer %q, want only the url-encoded key that failed", body)
+	}
+	if body, err := b.DeleteMultipleObjectsXml(deleteXML(true, "a")); err != nil || body != "" {
+		t.Errorf("quiet answer without failures: %q, %v; want no body", body, err)
+	}
+
+	err = b.DeleteObject("b c")
+	if se := serviceError(t, err); se.StatusCode != http.StatusInternalServerError || se.Code != "InternalError" {
+		t.Errorf("DeleteObject of an undeletable key: %+v", se)
+	}
+	s.SetFaults(osstest.Faults{})
+	if err := b.DeleteObject("b c"); err != nil {
+		t.Fatal(err)
+	}
+	if keys := s.Keys(testBucket); len(keys) != 0 {
+		t.Errorf("left after the faults were cleared: %q", keys)
+	}
+}
+
+func deleteXML(quiet bool, keys ...string) string {
+	x := fmt.Sprintf("<Delete><Quiet>%v</Quiet>", quiet)
+	for _, k := range keys {
+		x += "<Object><Key>" + oss.EscapeXml(k) + "</Key></Object>"
+	}
+	return x + "</Delete>"
 }

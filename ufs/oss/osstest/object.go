@@ -9,6 +9,7 @@ import (
 	"hash/crc64"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -109,6 +110,9 @@ func (c *call) putObject() *ossError {
 }
 
 func (c *call) deleteObject() *ossError {
+	if slices.Contains(c.s.faults.Load().FailDelete, c.t.key) {
+		return errInternal()
+	}
 	if e := c.s.store.delete(c.t.bucket, c.t.key); e != nil {
 		return e
 	}

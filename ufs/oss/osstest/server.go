@@ -14,8 +14,10 @@
 // returns a client that reaches the server under any host name.
 //
 // Faults are injected on demand and may change while requests run (see
-// Faults): an error rate, added latency, dropped connections and a bandwidth
-// cap per connection. Count reports how many requests each operation got.
+// Faults): an error rate, added latency, dropped connections, stalls, a
+// bandwidth cap per connection and deletions that fail. Count reports how
+// many requests each operation got, Signatures how many were signed with
+// each signature version.
 package osstest
 
 import (
@@ -109,6 +111,7 @@ type Server struct {
 		m    map[string]int64 // operation name -> requests
 		cur  map[string]int   // operation name -> requests being handled
 		peak map[string]int   // operation name -> most requests handled at once
+		sigs map[string]int64 // signature version -> requests carrying one
 	}
 }
 
@@ -127,6 +130,7 @@ func New(opts Options) *Server {
 		url:    "http://" + ln.Addr().String(),
 	}
 	s.counts.m, s.counts.cur, s.counts.peak = map[string]int64{}, map[string]int{}, map[string]int{}
+	s.counts.sigs = map[string]int64{}
 	s.faults.Store(&Faults{})
 	s.ln = &listener{Listener: ln, s: s}
 	s.srv = &http.Server{
@@ -340,10 +344,32 @@ func (s *Server) Counts() map[string]int64 {
 	return m
 }
 
+// Signature versions, as Signatures names them.
+const (
+	SignatureV1 = "v1" // Authorization: OSS id:signature
+	SignatureV4 = "v4" // Authorization: OSS4-HMAC-SHA256 Credential=...
+)
+
+func (s *Server) countSignature(version string) {
+	s.counts.Lock()
+	s.counts.sigs[version]++
+	s.counts.Unlock()
+}
+
+// Signatures returns how many requests were signed with version
+// (SignatureV1, SignatureV4), whether or not the signature verified: it
+// tells which version a client sends.
+func (s *Server) Signatures(version string) int64 {
+	s.counts.Lock()
+	defer s.counts.Unlock()
+	return s.counts.sigs[version]
+}
+
 // ResetCounts sets every count and peak back to zero.
 func (s *Server) ResetCounts() {
 	s.counts.Lock()
 	clear(s.counts.m)
 	clear(s.counts.peak)
+	clear(s.counts.sigs)
 	s.counts.Unlock()
 }
