@@ -25,6 +25,9 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/hoardfs/hoard/ufs/oss"
+	"github.com/hoardfs/hoard/ufs/s3"
 )
 
 // Config is the resolved configuration. Raw keeps every key with its final
@@ -229,18 +232,12 @@ var configKeys = []configKey{
 	}},
 }
 
-// ufsOptionKeys are the UFS keys the template documents. Any other fs.oss.*
-// or fs.s3.* key passes through to the backend too, which rejects what it
-// does not know.
-var ufsOptionKeys = []string{
-	"fs.oss.accessKeyId", "fs.oss.accessKeySecret", "fs.oss.endpoint",
-	"fs.s3.accessKeyId", "fs.s3.secretKey", "fs.s3.endpoint", "fs.s3.region",
-}
+// ufsOptionKeys are the keys of the UFS backends (fs.oss.*, fs.s3.*), which
+// go to them as they are; any other key under those prefixes is unknown.
+var ufsOptionKeys = append(oss.Keys(), s3.Keys()...)
 
 // isUFSOption reports whether key goes to Config.UFSOptions.
-func isUFSOption(key string) bool {
-	return strings.HasPrefix(key, "fs.oss.") || strings.HasPrefix(key, "fs.s3.")
-}
+func isUFSOption(key string) bool { return slices.Contains(ufsOptionKeys, key) }
 
 // LoadConfig finds, parses and validates the configuration. explicitPath is
 // the --conf flag ("" when absent); getenv reads HOARD_CONF (nil means
@@ -320,6 +317,9 @@ func buildConfig(source string, props []property) (*Config, error) {
 		expanded[key] = v
 	}
 
+	if len(where) == 0 {
+		where = nil // as a Config built by hand has it
+	}
 	c := &Config{Source: source, where: where, UFSOptions: map[string]string{}, Raw: map[string]string{}}
 	for _, k := range configKeys {
 		v, ok := expanded[k.name]

@@ -242,9 +242,9 @@ func TestLoadConfigValues(t *testing.T) {
 		{"hoard.web.address=localhost:1\nhoard.s3.address=[::1]:2", func(c *Config) bool { return c.WebAddress == "localhost:1" }},
 		{"hoard.web.address=[::1]:19999", func(c *Config) bool { return c.WebToken == "" }},
 		{"hoard.s3.accessKey=ak\nhoard.s3.secretKey=sk", func(c *Config) bool { return c.S3AccessKey == "ak" && c.S3SecretKey == "sk" }},
-		{"fs.oss.endpoint=http://127.0.0.1:9000\nfs.s3.anything=x\nfs.oss.accessKeyId=${hoard.log.level}", func(c *Config) bool {
+		{"fs.oss.endpoint=http://127.0.0.1:9000\nfs.s3.region=x\nfs.oss.accessKeyId=${hoard.log.level}", func(c *Config) bool {
 			return reflect.DeepEqual(c.UFSOptions, map[string]string{
-				"fs.oss.endpoint": "http://127.0.0.1:9000", "fs.s3.anything": "x", "fs.oss.accessKeyId": "info",
+				"fs.oss.endpoint": "http://127.0.0.1:9000", "fs.s3.region": "x", "fs.oss.accessKeyId": "info",
 			})
 		}},
 		{"hoard.metadata.dir=${hoard.home}/m\nhoard.home=/h", func(c *Config) bool { return c.MetadataDir == "/h/m" }},
@@ -273,6 +273,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"hoard.something.else=1", []string{`unknown key "hoard.something.else"`}},
 		{"s3.endpoint=x", []string{`unknown key "s3.endpoint"`}},
 		{"fs.os.endpoint=x", []string{`unknown key "fs.os.endpoint"`, `did you mean "fs.oss.endpoint"`}},
+		{"fs.oss.endpont=x", []string{`unknown key "fs.oss.endpont"`, `did you mean "fs.oss.endpoint"`}},
+		{"fs.s3.anything=x", []string{`unknown key "fs.s3.anything"`}},
 		{"hoard.s3.secretkey=x", []string{`did you mean "hoard.s3.secretKey"`}},
 		{"hoard.user.file.writetype.defualt=THROUGH", []string{`did you mean "hoard.user.file.writetype.default"`}},
 		{"hoard.cache.quota=10XB", []string{"hoard.cache.quota", `"10XB"`, "unit", "10GB"}},

@@ -71,6 +71,9 @@ var knownKeys = []string{
 	KeyMultipartConcurrency, KeyCopyThreshold, KeyCopyPartSize, KeySocketTimeout,
 }
 
+// Keys lists every option key Open understands.
+func Keys() []string { return slices.Clone(knownKeys) }
+
 // config is Open's parsed input. It holds the secret: never print it.
 type config struct {
 	bucket   string
