@@ -137,11 +137,11 @@ func TestNestedMounts(t *testing.T) {
 		path string
 		ro   bool
 	}{{"/nested", false}, {"/ro", true}} {
-		if err := e.st.Mount(bg, m.path, "file://"+filepath.Join(e.dir, "ufs"+m.path), store.MountOptions{ReadOnly: m.ro}); err != nil {
+		if err := e.st.Mount(bg, m.path, "file://"+filepath.Join(e.dir, "mounted"+m.path), store.MountOptions{ReadOnly: m.ro}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	os.WriteFile(filepath.Join(e.dir, "ufs/ro/inside"), []byte("ro"), 0o644)
+	os.WriteFile(filepath.Join(e.dir, "mounted/ro/inside"), []byte("ro"), 0o644)
 
 	mustWrite(t, e.p("top"), []byte("x"))
 	mustWrite(t, e.p("nested/in"), []byte("y"))

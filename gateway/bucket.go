@@ -199,8 +199,14 @@ func (s *server) createBucket(q *request) error {
 }
 
 func (s *server) deleteBucket(q *request) error {
-	if _, err := s.bucketDir(q); err != nil {
+	d, err := s.bucketDir(q)
+	if err != nil {
 		return err
+	}
+	if d.Mount != store.RootMount {
+		// A nested mount's point: S3 cannot undo a mount, and the UFS
+		// behind it is not ours to empty.
+		return errorf(ErrAccessDenied, "Access Denied: bucket %s is the mount point of a UFS; `hoard fs unmount /%s` removes it", q.bucket, q.bucket)
 	}
 	if err := s.st.Rmdir(q.ctx, store.RootIno, q.bucket); err != nil {
 		if errors.Is(err, store.ErrNotEmpty) {

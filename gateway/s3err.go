@@ -145,8 +145,10 @@ func storeError(err error, w where) *APIError {
 		return withCause(errorf(ErrIncompleteBody, "The request was cancelled."), err)
 	case errors.Is(err, store.ErrNoSpace):
 		return withCause(ErrSlowDownCacheFull, err)
-	case errors.Is(err, store.ErrReadOnly), errors.Is(err, store.ErrPerm):
+	case errors.Is(err, store.ErrReadOnly):
 		return withCause(ErrReadOnlyMount, err)
+	case errors.Is(err, store.ErrPerm):
+		return withCause(ErrAccessDenied, err)
 	case errors.Is(err, store.ErrNameTooLong):
 		return withCause(errorf(ErrKeyTooLong, "Your key is too long: a path component is over %d bytes", store.MaxNameLen), err)
 	case errors.Is(err, store.ErrIO), errors.Is(err, store.ErrStale):

@@ -4,6 +4,7 @@ package integration
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -93,15 +94,57 @@ func (h *hoard) output() string {
 	return h.out.String()
 }
 
+// commandTimeout bounds every hoard command a test runs: a command that
+// hangs (a read that never returns, a daemon that never answers) fails its
+// test with a message that says so, rather than running into go test's
+// global timeout with nothing but a goroutine dump.
+const commandTimeout = 2 * time.Minute
+
+// testHTTP is the client of the tests' own admin API and S3 calls: bounded
+// too (beyond the longest wait a test asks the daemon for), so that a
+// request the daemon never answers fails its test.
+var testHTTP = &http.Client{Timeout: 3 * time.Minute}
+
+// errHung is the error of a command killed at its deadline. It has no
+// ExitCode method, so that no caller takes it for an expected refusal.
+type errHung struct {
+	args    []string
+	timeout time.Duration
+}
+
+func (e *errHung) Error() string {
+	return fmt.Sprintf("hoard %s hung: still running after %v, killed", strings.Join(e.args, " "), e.timeout)
+}
+
+// runHoard runs the hoard binary in dir with a deadline and returns its
+// combined output; at the deadline it is killed and the error is *errHung.
+func runHoard(dir string, timeout time.Duration, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, hoardBin, args...)
+	cmd.Dir = dir
+	// A child that keeps the output pipe open (a detached daemon) must not
+	// keep the command from returning once it is killed.
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() == context.DeadlineExceeded {
+		return string(out), &errHung{args: args, timeout: timeout}
+	}
+	return string(out), err
+}
+
 // command runs a hoard subcommand to completion in the daemon's directory.
+// A command still running after commandTimeout is killed and fails the
+// test (from any goroutine), whatever the caller expected of it.
 func (h *hoard) command(args ...string) (string, error) {
 	if h.conf != "" {
 		args = append([]string{args[0], "--conf", h.conf}, args[1:]...)
 	}
-	cmd := exec.Command(hoardBin, args...)
-	cmd.Dir = h.dir
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	out, err := runHoard(h.dir, commandTimeout, args...)
+	if _, hung := err.(*errHung); hung {
+		h.t.Errorf("%v\noutput so far:\n%s\ndaemon output:\n%s", err, out, h.output())
+	}
+	return out, err
 }
 
 // start runs `hoard start` in the foreground and waits for its health check.

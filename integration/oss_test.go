@@ -12,9 +12,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -90,7 +92,7 @@ func (h *hoard) admin(method, op string, q url.Values, body io.Reader) (int, []b
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testHTTP.Do(req)
 	if err != nil {
 		h.t.Fatalf("%s %s: %v", method, op, err)
 	}
@@ -144,7 +146,7 @@ func (h *hoard) s3do(method, path string, body []byte) (int, []byte) {
 		h.t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "AWS testuser:")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testHTTP.Do(req)
 	if err != nil {
 		h.t.Fatalf("S3 %s %s: %v", method, path, err)
 	}
@@ -257,16 +259,35 @@ func TestBadOSSConfigAtStart(t *testing.T) {
 }
 
 // TestOSSFaultsLoseNothing: with 20% of OSS requests failing and 10%
-// dropped, every committed file still reaches OSS intact, and reads of
-// evicted files come back whole.
+// dropped, every committed file still reaches OSS intact, no multipart
+// upload is left behind in the bucket, and reads of evicted files come
+// back whole — a multi-block one (uploaded as a multipart upload before
+// the faults start) through parallel ranged GETs under the same faults.
+// (Multipart uploads under the faults: TestOSSMultipartUploadsUnderFaults
+// in bugs_test.go.)
 func TestOSSFaultsLoseNothing(t *testing.T) {
 	fastExit(t)
 	srv := newOSS(t)
-	h := newHoard(t, ossProps(srv, noFUSE)...)
+	h := newHoard(t, ossProps(srv, noFUSE,
+		"fs.oss.multipart.threshold=1MB",
+		"fs.oss.multipart.partSize=512KiB",
+		"hoard.cache.block.size=1MB")...)
 	h.start()
 	h.must("fs", "ls", "/") // the root is listed before the faults start
-	srv.SetFaults(osstest.Faults{ErrorRate: 0.2, DropRate: 0.1})
 
+	// 8 blocks of 1MB, the last one short; 15 parts of 512KiB.
+	big := patterned("big", 7<<20+100<<10+3)
+	if e, err := h.write("/faults/big", "CACHE_THROUGH", big); err != nil || e.State != "PERSISTED" {
+		t.Fatalf("write /faults/big: %+v %v", e, err)
+	}
+	if got, _, ok := srv.Object("bucket", "dir/faults/big"); !ok || !bytes.Equal(got, big) {
+		t.Fatalf("/faults/big in OSS: ok=%v, %d bytes, want %d", ok, len(got), len(big))
+	}
+	if n := srv.Count(osstest.OpUploadPart); n < 15 {
+		t.Fatalf("/faults/big went up in %d parts, want a multipart upload of 15", n)
+	}
+
+	srv.SetFaults(osstest.Faults{ErrorRate: 0.2, DropRate: 0.1})
 	files := map[string][]byte{}
 	for i := range 24 {
 		p := fmt.Sprintf("/faults/f%02d", i)
@@ -291,17 +312,63 @@ func TestOSSFaultsLoseNothing(t *testing.T) {
 	}
 	// Evicted, then read back from OSS through the faults.
 	h.must("fs", "free", "/faults")
-	for _, p := range []string{"/faults/f07", "/faults/f22"} {
+	if e := lsEntries(t, h.must("fs", "ls", "/faults"))["/faults/big"]; e[2] != "0%" {
+		t.Fatalf("/faults/big after free: %v", e)
+	}
+	files["/faults/big"] = big
+	for _, p := range []string{"/faults/f07", "/faults/f22", "/faults/big"} {
+		if p == "/faults/big" {
+			// Each request takes 20ms at least: GETs sent together overlap.
+			srv.SetFaults(osstest.Faults{ErrorRate: 0.2, DropRate: 0.1, Latency: 20 * time.Millisecond})
+			srv.ResetCounts()
+		}
 		out := h.must("fs", "cat", p)
 		if out != string(files[p]) {
-			t.Fatalf("cat %s after free: %d bytes, want %d", p, len(out), len(files[p]))
+			t.Fatalf("cat %s after free: %d bytes, want %d (first difference at byte %d)", p, len(out), len(files[p]), firstDiff([]byte(out), files[p]))
 		}
 	}
+	// One ranged GET at least for each of big's 8 blocks, more than one at
+	// a time.
+	gets, peak := srv.Count(osstest.OpGetObject), srv.Peak(osstest.OpGetObject)
+	t.Logf("read back /faults/big: %d GetObject requests, at most %d at once", gets, peak)
+	if gets < 8 || peak < 2 {
+		t.Fatalf("/faults/big (8 blocks) read back with %d GetObject requests, at most %d at once: want ranged GETs in parallel", gets, peak)
+	}
 	srv.SetFaults(osstest.Faults{})
-	if n := srv.Uploads("bucket"); len(n) != 0 {
-		t.Logf("multipart uploads left behind: %v", n)
+	if ups := srv.Uploads("bucket"); len(ups) != 0 {
+		t.Fatalf("multipart uploads left behind in the bucket (their parts stay, and are billed, until a lifecycle rule removes them): %v", ups)
 	}
 	noSecrets(t, h.output())
+}
+
+// patterned is n bytes that differ at every offset and depend on name.
+func patterned(name string, n int) []byte {
+	b := make([]byte, n)
+	x := uint32(2166136261)
+	for _, c := range []byte(name) {
+		x = (x ^ uint32(c)) * 16777619
+	}
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = byte(x)
+	}
+	return b
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// firstDiff is the offset of the first byte where a and b differ.
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }
 
 // TestKill9AfterAsyncThrough: the daemon is killed right after an

@@ -101,7 +101,7 @@ type uiReport struct {
 
 func (h *hoard) uiGetJSON(path string, v any) {
 	h.t.Helper()
-	resp, err := http.Get("http://" + h.web + path)
+	resp, err := testHTTP.Get("http://" + h.web + path)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func metricValue(scrape, name string, labels ...string) (float64, bool) {
 
 func (h *hoard) scrapeMetrics() string {
 	h.t.Helper()
-	resp, err := http.Get("http://" + h.web + "/metrics")
+	resp, err := testHTTP.Get("http://" + h.web + "/metrics")
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -319,7 +319,7 @@ func TestWebUI(t *testing.T) {
 	// And one through the S3 gateway.
 	viaS3 := bytes.Repeat([]byte("s"), 70000)
 	req, _ := http.NewRequest("PUT", "http://"+h.s3+"/uibucket/from-s3.bin", bytes.NewReader(viaS3))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testHTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +375,7 @@ func TestWebUI(t *testing.T) {
 		}
 	}
 	// The download link gives the file's bytes.
-	resp, err = http.Get("http://" + h.web + "/api/v1/fs/cat?path=%2Fuibucket%2Ffrom-mount.txt")
+	resp, err = testHTTP.Get("http://" + h.web + "/api/v1/fs/cat?path=%2Fuibucket%2Ffrom-mount.txt")
 	if err != nil {
 		t.Fatal(err)
 	}

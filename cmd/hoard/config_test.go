@@ -342,7 +342,7 @@ func TestRedacted(t *testing.T) {
 		"fs.oss.accessKeyId=oss-id-visible",
 		"fs.oss.accessKeySecret=oss-secret-123",
 		"fs.s3.secretKey=s3-secret-123",
-		"fs.s3.password=pw-123",
+		"fs.oss.securityToken=sts-token-123",
 	}, "\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -353,7 +353,7 @@ func TestRedacted(t *testing.T) {
 			t.Errorf("Redacted()[%s] = %q shows a secret", k, v)
 		}
 	}
-	for _, k := range []string{"hoard.web.token", "hoard.s3.secretKey", "fs.oss.accessKeySecret", "fs.s3.secretKey", "fs.s3.password"} {
+	for _, k := range []string{"hoard.web.token", "hoard.s3.secretKey", "fs.oss.accessKeySecret", "fs.s3.secretKey", "fs.oss.securityToken"} {
 		if r[k] == "" {
 			t.Errorf("Redacted()[%s] is empty; want it masked, not dropped", k)
 		}

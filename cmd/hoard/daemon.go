@@ -38,11 +38,8 @@ func logPath(c *Config) string { return filepath.Join(c.Home, "logs", "hoard.log
 func cmdStart(args []string, stdout, stderr io.Writer) error {
 	fs, conf := newFlags("start", stderr)
 	daemon := fs.Bool("daemon", false, "detach: run in the background with a pid file and a log file under hoard.home")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected arguments %v", errUsage, fs.Args())
 	}
 	c, err := LoadConfig(*conf, os.Getenv)
 	if err != nil {
@@ -305,7 +302,7 @@ func runningPid(c *Config) (int, bool) {
 
 func cmdStop(args []string, stdout, stderr io.Writer) error {
 	fs, conf := newFlags("stop", stderr)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
 	}
 	c, err := LoadConfig(*conf, os.Getenv)
@@ -332,7 +329,7 @@ func cmdStop(args []string, stdout, stderr io.Writer) error {
 
 func cmdFormat(args []string, stdout, stderr io.Writer) error {
 	fs, conf := newFlags("format", stderr)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
 	}
 	c, err := LoadConfig(*conf, os.Getenv)

@@ -95,3 +95,16 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	return nil
 }
+
+// parseOnlyFlags is parseFlags for a command that takes no positional
+// argument: one given is a usage error, before anything is done (`hoard
+// format /some/dir` must not wipe the configured dirs instead).
+func parseOnlyFlags(fs *flag.FlagSet, args []string) error {
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	return nil
+}

@@ -71,11 +71,8 @@ func cmdRunTests(args []string, stdout, stderr io.Writer) error {
 	fs, conf := newFlags("runTests", stderr)
 	dir := fs.String("directory", "/default_tests_files", "the directory the test files are written to")
 	timeout := fs.Duration("timeout", 60*time.Second, "how long an ASYNC_THROUGH file may take to reach the UFS")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
 	if !strings.HasPrefix(*dir, "/") {
 		return fmt.Errorf("%w: --directory %q is not an absolute path", errUsage, *dir)

@@ -24,7 +24,7 @@ func version() string {
 
 func cmdVersion(args []string, stdout, stderr io.Writer) error {
 	fs, _ := newFlags("version", stderr)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "hoard %s (%s, %s/%s)\n", version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)

@@ -77,11 +77,10 @@ func New(root string) (*FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local UFS %q: %w", dir, err)
 	}
+	// The staging directory is made by the first Put (createTemp), not
+	// here: a directory mounted read-only, perhaps on read-only media, must
+	// stay as it was.
 	u := &FS{dir: dir, root: r}
-	if err := r.MkdirAll(stagingDir, 0o700); err != nil {
-		r.Close()
-		return nil, fmt.Errorf("local UFS %q: staging directory: %w", dir, err)
-	}
 	u.removeStaleStaging(time.Now().Add(-staleAfter))
 	return u, nil
 }

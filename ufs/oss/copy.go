@@ -48,14 +48,14 @@ func (f *FS) Copy(ctx context.Context, src, dst string) (ufs.ObjectInfo, error) 
 // mixing two versions. On any error the upload is aborted.
 func (f *FS) multipartCopy(ctx context.Context, src, dst string, si ufs.ObjectInfo) (etag string, err error) {
 	partSize := max(f.copyPart, (si.Size+maxParts-1)/maxParts)
-	imur, err := f.bucket.InitiateMultipartUpload(f.key(dst), oss.WithContext(ctx))
+	imur, err := f.initiate(ctx, "copy", dst)
 	if err != nil {
-		return "", f.errorf(ctx, "copy (initiate multipart upload)", dst, err)
+		return "", err
 	}
 	log := f.log.With("key", dst, "upload_id", imur.UploadID)
 	defer func() {
 		if err != nil {
-			f.abort(ctx, log, imur)
+			f.abort(ctx, log, dst, imur)
 		}
 	}()
 
@@ -79,10 +79,14 @@ func (f *FS) multipartCopy(ctx context.Context, src, dst string, si ufs.ObjectIn
 		go func(num int, off, n int64) {
 			defer wg.Done()
 			defer func() { <-slots }()
-			p, err := f.bucket.UploadPartCopy(imur, f.bucketName, f.key(src), off, n, num,
-				oss.WithContext(uctx), oss.CopySourceIfMatch(`"`+si.ETag+`"`))
+			var p oss.UploadPart
+			err := f.step(uctx, fmt.Sprintf("copy from %s (part %d) to", f.uri(src), num), dst, func(ctx context.Context) (err error) {
+				p, err = f.bucket.UploadPartCopy(imur, f.bucketName, f.key(src), off, n, num,
+					oss.WithContext(ctx), oss.CopySourceIfMatch(`"`+si.ETag+`"`))
+				return err
+			})
 			if err != nil {
-				cancel(f.errorf(ctx, fmt.Sprintf("copy from %s (part %d) to", f.uri(src), num), dst, err))
+				cancel(err)
 				return
 			}
 			mu.Lock()
@@ -98,9 +102,16 @@ func (f *FS) multipartCopy(ctx context.Context, src, dst string, si ufs.ObjectIn
 		return "", cause
 	}
 	sort.Slice(parts, func(i, j int) bool { return parts[i].PartNumber < parts[j].PartNumber })
-	res, err := f.bucket.CompleteMultipartUpload(imur, parts, oss.WithContext(ctx))
+	var res oss.CompleteMultipartUploadResult
+	err = f.step(ctx, "copy (complete multipart upload)", dst, func(ctx context.Context) (err error) {
+		res, err = f.bucket.CompleteMultipartUpload(imur, parts, oss.WithContext(ctx))
+		return err
+	})
+	if ufs.IsNotExist(err) {
+		return "", ufs.Retryable(err) // see multipartUpload
+	}
 	if err != nil {
-		return "", f.errorf(ctx, "copy (complete multipart upload)", dst, err)
+		return "", err
 	}
 	return trimETag(res.ETag), nil
 }
