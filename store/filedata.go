@@ -51,10 +51,8 @@ type fileData struct {
 	// src is the UFS object holding the content, to fetch missing blocks
 	// from; ok is false when the content is only local.
 	src struct {
-		ok    bool
-		mount uint32
-		key   string
-		size  int64
+		ok bool
+		ufsSource
 	}
 	fetching map[int64]chan struct{} // blocks being fetched
 	exposed  int                     // handles that gave the cache file to the kernel or sendfile
@@ -111,7 +109,7 @@ func (fd *fileData) loadLocked(n *Inode) {
 	fd.pinned = n.Pinned
 	fd.writeType = n.WriteType
 	fd.src.ok = n.DataInUFS
-	fd.src.mount, fd.src.key, fd.src.size = n.Mount, n.UFS.Key, n.UFS.Size
+	fd.src.ufsSource = ufsSource{mount: n.Mount, key: n.UFS.Key, size: n.UFS.Size, etag: n.UFS.ETag}
 	fd.bitmap, fd.durable, fd.cacheID = nil, nil, 0
 	fd.dirty, fd.marked = false, false
 	if cs, err := s.db.CacheState(fd.ino); err == nil && cs.CacheID != 0 {
@@ -451,11 +449,18 @@ type fetchJob struct {
 	blocks  []int64
 	f       *os.File
 	cacheID uint64
-	src     struct {
-		mount uint32
-		key   string
-		size  int64
-	}
+	src     ufsSource
+}
+
+// ufsSource is where the blocks of a file that are not cached come from:
+// the object at key under mount, of size bytes. Fetches ask for the version
+// whose ETag is etag, so that a file changed in the UFS meanwhile fails the
+// read (ESTALE) instead of mixing two versions.
+type ufsSource struct {
+	mount uint32
+	key   string
+	size  int64
+	etag  string
 }
 
 // startFetch claims the blocks that are neither present nor being fetched.
@@ -473,7 +478,7 @@ func (fd *fileData) startFetch(blocks []int64) (*fetchJob, error) {
 		fd.fetching = map[int64]chan struct{}{}
 	}
 	job := &fetchJob{fd: fd, f: fd.f, cacheID: fd.cacheID}
-	job.src.mount, job.src.key, job.src.size = fd.src.mount, fd.src.key, fd.src.size
+	job.src = fd.src.ufsSource
 	for _, i := range blocks {
 		if fd.bitmap.Has(i) || fd.fetching[i] != nil || i*bs >= fd.src.size {
 			continue
@@ -502,7 +507,7 @@ func (j *fetchJob) run(ctx context.Context) error {
 			if err == nil {
 				select {
 				case s.fetchSem <- struct{}{}:
-					err = s.fetchBlock(ctx, m.ufs, j.src.key, j.src.size, j.f, i)
+					err = s.fetchBlock(ufs.WithIfMatch(ctx, j.src.etag), m.ufs, j.src.key, j.src.size, j.f, i)
 					<-s.fetchSem
 				case <-ctx.Done():
 					err = ctx.Err()

@@ -204,7 +204,7 @@ func (h *Handle) readThrough(ctx context.Context, p []byte, off int64, eof bool)
 			if err != nil {
 				return done, opErr("read", inoStr(h.ino), err)
 			}
-			if err := ufs.ReadFull(ctx, m.ufs, src.key, pos, chunk); err != nil {
+			if err := ufs.ReadFull(ufs.WithIfMatch(ctx, src.etag), m.ufs, src.key, pos, chunk); err != nil {
 				return done, opErr("read", inoStr(h.ino), mapUFSErr(err))
 			}
 		}
@@ -707,6 +707,10 @@ func mapUFSErr(err error) error {
 		return fmt.Errorf("%w: %w", syscall.EINTR, err)
 	case ufs.IsNotExist(err):
 		return fmt.Errorf("object vanished from the UFS: %v: %w", err, ErrStale)
+	case ufs.IsChanged(err):
+		// Replaced in the UFS behind Hoard's back: the next sync of its
+		// directory makes a new file of the new object.
+		return fmt.Errorf("object changed in the UFS while being read: %v: %w", err, ErrStale)
 	case errors.Is(err, cache.ErrNoSpace), errors.Is(err, ErrNoSpace):
 		return err
 	case errors.Is(err, ErrIO):

@@ -481,7 +481,7 @@ func (s *Store) markPersisted(ino, version uint64, info ufs.ObjectInfo, through 
 		return
 	}
 	fd.persisted = true
-	fd.src.ok, fd.src.mount, fd.src.key, fd.src.size = true, n.Mount, info.Key, info.Size
+	fd.src.ok, fd.src.ufsSource = true, ufsSource{mount: n.Mount, key: info.Key, size: info.Size, etag: info.ETag}
 	if through && fd.exposed > 0 {
 		// The kernel or sendfile reads the cache file: drop it when the
 		// last handle goes (release).

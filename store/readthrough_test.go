@@ -2,8 +2,10 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -105,4 +107,40 @@ func TestNoCacheReadOfPartlyCachedFile(t *testing.T) {
 	if n := e.faults.Calls("ReadRange") - reads; n != 3 {
 		t.Fatalf("%d ranged reads for the 3 blocks not cached", n)
 	}
+}
+
+// TestObjectChangedUnderRead replaces a file's object in the UFS behind
+// Hoard's back after one of its blocks was read: the next block is not
+// taken from the new object (that would mix two versions), the read fails
+// with ESTALE; once the directory is synced the path reads the new object.
+func TestObjectChangedUnderRead(t *testing.T) {
+	const bs = 64 << 10
+	e := newEnv(t, func(o *Options) { o.BlockSize = bs })
+	old, repl := randBytes(5, 4*bs), randBytes(6, 4*bs)
+	n := e.writeFile(RootIno, "f", old)
+	e.waitPersisted()
+	if err := e.s.Free(bg, "/f"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := e.s.Open(bg, n.Ino, os.O_RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Release(bg)
+	buf := make([]byte, bs)
+	if _, err := h.Read(bg, buf, 3*bs); err != nil && err != io.EOF { // not sequential: no readahead
+		t.Fatal(err)
+	}
+	mustEqual(t, buf, old[3*bs:])
+	if err := os.WriteFile(filepath.Join(e.ufsDir, "f"), repl, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Read(bg, buf, 2*bs); !errors.Is(err, ErrStale) {
+		t.Fatalf("read of a block after the object changed: %v, want ESTALE (first bytes %x, old %x, new %x)",
+			err, buf[:4], old[2*bs:2*bs+4], repl[2*bs:2*bs+4])
+	}
+	if err := e.s.SyncDir(bg, RootIno); err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, e.readPath("/f"), repl)
 }

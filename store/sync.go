@@ -464,7 +464,7 @@ func (s *Store) replaceFromUFSLocked(b *meta.Batch, n *Inode, o ufs.ObjectInfo) 
 	fd.mu.Lock()
 	fd.dropCacheLocked()
 	fd.size, fd.mtime = n.Size, n.Mtime
-	fd.src.ok, fd.src.key, fd.src.size, fd.src.mount = true, o.Key, o.Size, n.Mount
+	fd.src.ok, fd.src.ufsSource = true, ufsSource{mount: n.Mount, key: o.Key, size: o.Size, etag: o.ETag}
 	fd.persisted = true
 	fd.mu.Unlock()
 }

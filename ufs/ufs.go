@@ -99,7 +99,8 @@ type UFS interface {
 	// ReadRange returns a reader of length bytes of the object at key,
 	// starting at off. length < 0 reads to the end. A range that starts at
 	// or beyond the end yields an empty reader, not an error. The caller
-	// closes the reader.
+	// closes the reader. With a ctx from WithIfMatch it reads only that
+	// version of the object, failing with ErrChanged on another.
 	ReadRange(ctx context.Context, key string, off, length int64) (io.ReadCloser, error)
 
 	// Put stores everything r yields as the object at key, replacing any

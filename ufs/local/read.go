@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -88,6 +89,10 @@ func (u *FS) ReadRange(ctx context.Context, key string, off, length int64) (io.R
 	f, info, err := u.openRegular("read", key)
 	if err != nil {
 		return nil, err
+	}
+	if err := ufs.CheckETag(ctx, strconv.Quote(key), info.ETag); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("local %w", err)
 	}
 	if off >= info.Size {
 		f.Close()

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/aliyun/aliyun-oss-go-sdk/oss"
+
+	"github.com/hoardfs/hoard/ufs"
 )
 
 // ReadRange is one GetObject with a Range header, sent with
@@ -24,8 +26,12 @@ func (f *FS) ReadRange(ctx context.Context, key string, off, length int64) (io.R
 	}
 	if length == 0 {
 		// Nothing to fetch, but a missing object is still an error.
-		if _, err := f.Stat(ctx, key); err != nil {
+		info, err := f.Stat(ctx, key)
+		if err != nil {
 			return nil, err
+		}
+		if err := ufs.CheckETag(ctx, f.uri(key), info.ETag); err != nil {
+			return nil, fmt.Errorf("oss: %w", err)
 		}
 		return io.NopCloser(strings.NewReader("")), nil
 	}
@@ -41,15 +47,25 @@ func (f *FS) ReadRange(ctx context.Context, key string, off, length int64) (io.R
 		}
 		opts = append(opts, oss.NormalizedRange(spec), oss.RangeBehavior("standard"))
 	}
+	if etag := ufs.IfMatch(ctx); etag != "" {
+		opts = append(opts, oss.IfMatch(`"`+etag+`"`))
+	}
 	res, err := f.bucket.DoGetObject(&oss.GetObjectRequest{ObjectKey: f.key(key)}, opts)
 	if err != nil {
 		var se oss.ServiceError
 		if errors.As(err, &se) && se.StatusCode == http.StatusRequestedRangeNotSatisfiable {
 			return io.NopCloser(strings.NewReader("")), nil
 		}
+		if errors.As(err, &se) && se.StatusCode == http.StatusPreconditionFailed {
+			return nil, fmt.Errorf("oss: read %s: it is no longer the version with ETag %s: %w", f.uri(key), ufs.IfMatch(ctx), ufs.ErrChanged)
+		}
 		return nil, f.errorf(ctx, "read", key, err)
 	}
 	resp := res.Response
+	if err := ufs.CheckETag(ctx, f.uri(key), resp.Headers.Get("ETag")); err != nil {
+		resp.Body.Close()
+		return nil, fmt.Errorf("oss: %w", err)
+	}
 	r := &reader{f: f, ctx: ctx, key: key, body: resp.Body, rd: resp.Body}
 	switch {
 	case ranged && resp.StatusCode == http.StatusOK:

@@ -38,12 +38,19 @@ func (f *FS) ReadRange(ctx context.Context, key string, off, length int64) (io.R
 	}
 	if length == 0 {
 		// No byte range means "nothing"; only existence is left to report.
-		if _, err := f.Stat(ctx, key); err != nil {
+		info, err := f.Stat(ctx, key)
+		if err != nil {
 			return nil, err
+		}
+		if err := ufs.CheckETag(ctx, f.uri(key), info.ETag); err != nil {
+			return nil, fmt.Errorf("s3 %w", err)
 		}
 		return io.NopCloser(bytes.NewReader(nil)), nil
 	}
 	var opts minio.GetObjectOptions
+	if etag := ufs.IfMatch(ctx); etag != "" {
+		_ = opts.SetMatchETag(etag) // cannot fail for a non-empty ETag
+	}
 	switch {
 	case length > 0:
 		err := opts.SetRange(off, off+length-1)
@@ -53,13 +60,20 @@ func (f *FS) ReadRange(ctx context.Context, key string, off, length int64) (io.R
 	case off > 0:
 		_ = opts.SetRange(off, 0) // "bytes=off-"; cannot fail for off > 0
 	}
-	body, _, _, err := minio.Core{Client: f.client}.GetObject(ctx, f.bucket, f.objectName(key), opts)
+	body, info, _, err := minio.Core{Client: f.client}.GetObject(ctx, f.bucket, f.objectName(key), opts)
 	if err != nil {
-		if resp := minio.ToErrorResponse(err); resp.StatusCode == http.StatusRequestedRangeNotSatisfiable {
+		switch minio.ToErrorResponse(err).StatusCode {
+		case http.StatusRequestedRangeNotSatisfiable:
 			// The object exists and the range starts at or past its end.
 			return io.NopCloser(bytes.NewReader(nil)), nil
+		case http.StatusPreconditionFailed:
+			return nil, fmt.Errorf("s3 read %s: it is no longer the version with ETag %s: %w", f.uri(key), ufs.IfMatch(ctx), ufs.ErrChanged)
 		}
 		return nil, f.opError(ctx, "read", key, err)
+	}
+	if err := ufs.CheckETag(ctx, f.uri(key), info.ETag); err != nil {
+		body.Close()
+		return nil, fmt.Errorf("s3 %w", err)
 	}
 	return &bodyReader{ReadCloser: body, ctx: ctx, f: f, key: key}, nil
 }

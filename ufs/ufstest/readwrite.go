@@ -93,6 +93,37 @@ func testETagChanges(t *testing.T, u ufs.UFS) {
 	}
 }
 
+// testReadIfMatch reads with ufs.WithIfMatch: the version asked for reads,
+// another fails with ErrChanged, with or without a range; no condition
+// reads whatever is there.
+func testReadIfMatch(t *testing.T, u ufs.UFS) {
+	v1, v2 := payload(3000, 1), payload(3000, 2)
+	a := put(t, u, "m", v1)
+	read := func(etag string, off, length int64) ([]byte, error) {
+		rc, err := u.ReadRange(ufs.WithIfMatch(t.Context(), etag), "m", off, length)
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		return io.ReadAll(rc)
+	}
+	if got, err := read(a.ETag, 100, 200); err != nil || !bytes.Equal(got, v1[100:300]) {
+		t.Fatalf("ranged read of the version asked for: %d bytes, %v", len(got), err)
+	}
+	b := put(t, u, "m", v2)
+	for _, r := range [][2]int64{{0, -1}, {100, 200}, {0, 0}} {
+		if got, err := read(a.ETag, r[0], r[1]); !ufs.IsChanged(err) {
+			t.Errorf("read [%d,+%d) of an old version: %d bytes, %v; want ErrChanged", r[0], r[1], len(got), err)
+		}
+	}
+	if got, err := read(b.ETag, 0, -1); err != nil || !bytes.Equal(got, v2) {
+		t.Fatalf("read of the new version: %d bytes, %v", len(got), err)
+	}
+	if got, err := read("", 0, -1); err != nil || !bytes.Equal(got, v2) {
+		t.Fatalf("read with no condition: %d bytes, %v", len(got), err)
+	}
+}
+
 // failingReader yields n bytes of data and then fails.
 type failingReader struct {
 	data []byte

@@ -42,6 +42,7 @@ var tests = []test{
 	{"ReadRange", testReadRange},
 	{"Overwrite", testOverwrite},
 	{"ETagChangesWithContent", testETagChanges},
+	{"ReadIfMatch", testReadIfMatch},
 	{"PutReaderFailsKeepsOld", testPutReaderFails},
 	{"PutShortReaderStoresNothing", testPutShortReader},
 	{"CancelledContext", testCancelledContext},
