@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/hoardfs/hoard/store/cache"
 )
@@ -264,7 +265,19 @@ func (s *Store) PersistPath(ctx context.Context, path string, progress Progress)
 		return opErr("persist", path, err)
 	}
 	for _, f := range files {
-		if err := s.Persist(ctx, f.Ino); err != nil {
+		fctx := ctx
+		if progress != nil {
+			// Within a file too, so that one large file moves the bar;
+			// at most 5 reports a second.
+			var last time.Time
+			fctx = withUploadProgress(ctx, func(sent int64) {
+				if now := time.Now(); now.Sub(last) >= 200*time.Millisecond && sent < f.Size {
+					last = now
+					progress(done+sent, total)
+				}
+			})
+		}
+		if err := s.Persist(fctx, f.Ino); err != nil {
 			return err
 		}
 		done += f.Size

@@ -402,6 +402,7 @@ func (s *Store) upload(ctx context.Context, m *mountEntry, ino uint64, keys []st
 	var etag string
 	for _, k := range keys {
 		r := &hashingReader{sr: io.NewSectionReader(ctxReaderAt{ctx, h}, 0, size), sum: md5.New()}
+		r.progress, _ = ctx.Value(uploadProgressKey{}).(func(int64))
 		info, err = m.ufs.Put(ctx, k, r, size)
 		if err != nil {
 			return ufs.ObjectInfo{}, "", 0, fmt.Errorf("upload %s: %w", k, err)
@@ -415,10 +416,11 @@ func (s *Store) upload(ctx context.Context, m *mountEntry, ino uint64, keys []st
 // can be rewound (io.Seeker), so that the retry decorator can send it again
 // after a transient failure; a rewind to the start restarts the digest.
 type hashingReader struct {
-	sr    *io.SectionReader
-	sum   hash.Hash
-	valid bool // the digest covers everything read since the start
-	pos   int64
+	sr       *io.SectionReader
+	sum      hash.Hash
+	valid    bool // the digest covers everything read since the start
+	pos      int64
+	progress func(sent int64) // nil, or told how far the body was read
 }
 
 func (r *hashingReader) Read(p []byte) (int, error) {
@@ -429,7 +431,18 @@ func (r *hashingReader) Read(p []byte) (int, error) {
 	n, err := r.sr.Read(p)
 	r.sum.Write(p[:n])
 	r.pos += int64(n)
+	if r.progress != nil && n > 0 {
+		r.progress(r.pos)
+	}
 	return n, err
+}
+
+type uploadProgressKey struct{}
+
+// withUploadProgress makes the uploads run with ctx tell fn how many bytes
+// of their body were read so far (a retry starts again from 0).
+func withUploadProgress(ctx context.Context, fn func(sent int64)) context.Context {
+	return context.WithValue(ctx, uploadProgressKey{}, fn)
 }
 
 func (r *hashingReader) Seek(off int64, whence int) (int64, error) {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -214,4 +215,56 @@ func TestAsyncThroughToBePersisted(t *testing.T) {
 	if q := s.Queue(); q.Depth != 0 || q.Failing != 0 {
 		t.Fatalf("queue after the drain: %+v", q)
 	}
+}
+
+// slowPutUFS reads the bodies of its Puts 64 KiB at a time, 30 ms apart,
+// as a slow link does.
+type slowPutUFS struct{ ufs.UFS }
+
+func (u slowPutUFS) Put(ctx context.Context, key string, r io.Reader, size int64) (ufs.ObjectInfo, error) {
+	var buf bytes.Buffer
+	chunk := make([]byte, 64<<10)
+	for {
+		n, err := r.Read(chunk)
+		buf.Write(chunk[:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return ufs.ObjectInfo{}, err
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+	return u.UFS.Put(ctx, key, &buf, int64(buf.Len()))
+}
+
+// TestPersistProgressWithinAFile persists one file of 1 MiB over a slow
+// link: the progress moves while it uploads, not only when it is done.
+func TestPersistProgressWithinAFile(t *testing.T) {
+	e := newEnv(t)
+	e.wrap = func(u ufs.UFS) ufs.UFS { return slowPutUFS{u} }
+	e.restart()
+	data := randBytes(8, 1<<20)
+	e.writeFileCtx(WithWriteType(bg, MustCache), RootIno, "f", data)
+	var reports [][2]int64
+	if err := e.s.PersistPath(bg, "/f", func(done, total int64) { reports = append(reports, [2]int64{done, total}) }); err != nil {
+		t.Fatal(err)
+	}
+	within := 0
+	for _, r := range reports {
+		if r[1] != int64(len(data)) {
+			t.Fatalf("progress total %d, want %d", r[1], len(data))
+		}
+		if r[0] > 0 && r[0] < r[1] {
+			within++
+		}
+	}
+	if within == 0 || reports[len(reports)-1][0] != int64(len(data)) {
+		t.Fatalf("progress reports %v: want some within the file and the last at its end", reports)
+	}
+	got, err := e.ufsBytes("f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, got, data)
 }
