@@ -670,9 +670,18 @@ func (s *Store) assemble(parts []*partRecord, total int64) (*staged, error) {
 	if err := f.Sync(); err != nil {
 		return fail(fmt.Errorf("sync cache file: %w", err))
 	}
-	ino, err := s.db.NewIno()
-	if err != nil {
-		return fail(err)
+	// The object's inode must place its cache file in the cache dir that
+	// holds the first part's file, which becomes it by a rename: cache dirs
+	// may be different file systems. Each dir gets an even share of
+	// numbers, so this takes as many tries as there are dirs, on average.
+	var ino uint64
+	for {
+		if ino, err = s.db.NewIno(); err != nil {
+			return fail(err)
+		}
+		if s.cache.SameDir(ino, first.File) {
+			break
+		}
 	}
 	id, err := s.db.NewIno()
 	if err != nil {

@@ -151,6 +151,13 @@ func (c *Cache) Path(ino, cacheID uint64) string {
 	return c.path(c.dirOf(ino), ino, cacheID)
 }
 
+// SameDir reports whether inode ino's cache files live in the cache dir
+// that holds the file at path, so that a rename of one to the other stays
+// on one file system.
+func (c *Cache) SameDir(ino uint64, path string) bool {
+	return strings.HasPrefix(path, c.dirs[c.dirOf(ino)]+string(filepath.Separator))
+}
+
 // dirOf is the index of the cache dir that holds inode ino's files.
 func (c *Cache) dirOf(ino uint64) int {
 	h := fnv.New32a()
