@@ -340,7 +340,7 @@ func (s *Store) runPersist(ctx context.Context, t *meta.Task) error {
 		return err
 	}
 	info.Key = primary
-	var through bool
+	var through, markers bool
 	err = s.finishTask(t, func(b *meta.Batch) error {
 		cur, err := s.db.Inode(t.Ino)
 		if err != nil {
@@ -360,14 +360,40 @@ func (s *Store) runPersist(ctx context.Context, t *meta.Task) error {
 		}
 		b.PutInode(cur)
 		through = cur.WriteType == Through
-		return nil
+		markers, err = s.persistAncestorsLocked(b, cur)
+		return err
 	})
 	if err != nil {
 		return err
 	}
+	if markers {
+		s.persist.kick()
+	}
 	s.markPersisted(t.Ino, version, info, through)
 	s.feed.publish(Event{Kind: Uploaded, Ino: t.Ino, Origin: "persist"})
 	return nil
+}
+
+// persistAncestorsLocked queues a marker for each directory above file n,
+// in its mount, that was made by a MUST_CACHE write and so was never
+// persisted: n reaching the UFS makes it exist there, and Alluxio persists
+// a file's ancestors with it. It reports whether it queued any.
+func (s *Store) persistAncestorsLocked(b *meta.Batch, n *Inode) (bool, error) {
+	queued := false
+	for p := n.Parent; p != 0 && p != RootIno; {
+		d, err := s.db.Inode(p)
+		if err != nil || d.Mount != n.Mount || d.State != NotPersisted {
+			return queued, nil // the directories above it are persisted already
+		}
+		d.State = ToBePersisted
+		b.PutInode(d)
+		if err := b.AddTask(&meta.Task{Kind: meta.TaskMarker, Ino: d.Ino, Mount: d.Mount}); err != nil {
+			return queued, err
+		}
+		queued = true
+		p = d.Parent
+	}
+	return queued, nil
 }
 
 func (s *Store) isDirty(ino uint64) bool {

@@ -268,3 +268,35 @@ func TestPersistProgressWithinAFile(t *testing.T) {
 	}
 	mustEqual(t, got, data)
 }
+
+// TestPersistedFileMakesItsDirectoriesPersisted: directories made by a
+// MUST_CACHE put stay NOT_PERSISTED, until a file under them reaches the
+// UFS: then they are persisted with it, as Alluxio persists a file's
+// ancestors; the MUST_CACHE file itself stays where it was.
+func TestPersistedFileMakesItsDirectoriesPersisted(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.s.PutObject(WithWriteType(bg, MustCache), "/d/sub/local", bytes.NewReader([]byte("x")), PutOptions{Size: -1}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitPersisted()
+	for _, p := range []string{"/d", "/d/sub", "/d/sub/local"} {
+		if n, err := e.s.Resolve(bg, p); err != nil || n.State != NotPersisted {
+			t.Fatalf("%s after a MUST_CACHE put: %v %v", p, n, err)
+		}
+	}
+	if _, err := e.s.PutObject(bg, "/d/sub/shared", bytes.NewReader([]byte("y")), PutOptions{Size: -1}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitPersisted()
+	for p, want := range map[string]PersistState{"/d": Persisted, "/d/sub": Persisted, "/d/sub/shared": Persisted, "/d/sub/local": NotPersisted} {
+		if n, err := e.s.Resolve(bg, p); err != nil || n.State != want {
+			t.Fatalf("%s after a file under it was persisted: %v %v, want %v", p, n.State, err, want)
+		}
+	}
+	if st, err := os.Stat(filepath.Join(e.ufsDir, "d", "sub")); err != nil || !st.IsDir() {
+		t.Fatalf("the UFS has no d/sub: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(e.ufsDir, "d", "sub", "local")); !os.IsNotExist(err) {
+		t.Fatalf("the MUST_CACHE file reached the UFS: %v", err)
+	}
+}
