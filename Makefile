@@ -38,6 +38,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseProperties -fuzztime 30s ./cmd/hoard
 	$(GO) test -run '^$$' -fuzz FuzzDecodeInode -fuzztime 30s ./store/meta
 	$(GO) test -run '^$$' -fuzz FuzzDecodeCacheState -fuzztime 30s ./store/meta
+	$(GO) test -run '^$$' -fuzz FuzzDecodeMount -fuzztime 30s ./store/meta
 
 clean:
 	rm -rf bin bench.out
