@@ -85,7 +85,11 @@ type ioTable struct {
 }
 
 type ioState struct {
-	pt, cached int
+	// direct counts the open O_DIRECT handles served by the daemon: they
+	// fit beside page-cached ones, but the kernel refuses (EIO) one whose
+	// reply it handles after a passthrough open gave the inode a backing
+	// file, so passthrough does not start while any is open.
+	pt, cached, direct int
 	// name is the cache file registered as the backing file of the
 	// passthrough handles, and backingID its kernel id; both are set while
 	// pt > 0.
@@ -106,7 +110,8 @@ type ioState struct {
 //   - every block is cached, and no page-cached opens stand in the way:
 //     start passthrough on the cache file.
 //   - else through the daemon: O_DIRECT without the page cache (it fits
-//     beside both), everything else with it.
+//     beside page-cached opens, and holds passthrough off while open),
+//     everything else with it.
 func (m *mountState) newFile(ctx context.Context, h *store.Handle, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
 	f := &file{m: m, h: h, ino: h.Ino(), flags: flags}
 	writable := flags&syscall.O_ACCMODE != syscall.O_RDONLY
@@ -180,7 +185,7 @@ func (t *ioTable) enter(m *mountState, ino uint64, name string, named, writable,
 		t.m[ino] = s
 	}
 	defer func() {
-		if s.pt == 0 && s.cached == 0 {
+		if s.pt == 0 && s.cached == 0 && s.direct == 0 {
 			delete(t.m, ino)
 		}
 	}()
@@ -196,7 +201,7 @@ func (t *ioTable) enter(m *mountState, ino uint64, name string, named, writable,
 		}
 		s.pt++
 		return modePassthrough, 0, false
-	case eligible && name != "" && s.cached == 0:
+	case eligible && name != "" && s.cached == 0 && s.direct == 0:
 		id, err := m.registerBacking(name)
 		if err == nil {
 			s.pt, s.name, s.backingID = 1, name, id
@@ -204,6 +209,7 @@ func (t *ioTable) enter(m *mountState, ino uint64, name string, named, writable,
 		}
 	}
 	if direct {
+		s.direct++
 		return modeDirect, 0, false
 	}
 	s.cached++
@@ -269,8 +275,10 @@ func (t *ioTable) release(m *mountState, ino uint64, md ioMode) {
 		}
 	case modeCached:
 		s.cached--
+	case modeDirect:
+		s.direct--
 	}
-	if s.pt == 0 && s.cached == 0 {
+	if s.pt == 0 && s.cached == 0 && s.direct == 0 {
 		delete(t.m, ino)
 	}
 }
