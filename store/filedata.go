@@ -299,6 +299,15 @@ func (fd *fileData) markDirtyLocked() error {
 	return nil
 }
 
+// fetchRounds bounds how often a change fetches the blocks it needs before
+// it gives up: blocks it fetched are evictable until the file is dirty, so
+// a file larger than the cache would evict its own blocks for ever.
+const fetchRounds = 8
+
+// errCannotHold is a change in place that needs the whole file cached (see
+// fillLocked) when the cache cannot hold it.
+var errCannotHold = fmt.Errorf("changing this file in place needs all of it in the cache, which cannot hold it: %w", ErrNoSpace)
+
 // fillLocked lists the blocks below limit to cache before the first change
 // of a file whose blocks not cached are read from its UFS object: the
 // commit of that change makes the object stale, and with it the only copy

@@ -266,7 +266,7 @@ func (h *Handle) WriteAt(p []byte, off int64) (int, error) { return h.Write(h.ct
 func (fd *fileData) write(ctx context.Context, p []byte, off int64, appendMode bool) (int, error) {
 	s := fd.s
 	bs := s.cache.BlockSize()
-	for {
+	for round := 0; ; round++ {
 		fd.mu.Lock()
 		if err := fd.refreshLocked(); err != nil {
 			fd.mu.Unlock()
@@ -308,6 +308,9 @@ func (fd *fileData) write(ctx context.Context, p []byte, off int64, appendMode b
 			break
 		}
 		fd.mu.Unlock()
+		if round == fetchRounds {
+			return 0, errCannotHold
+		}
 		for _, ch := range wait {
 			<-ch
 		}
@@ -399,7 +402,7 @@ func (fd *fileData) truncateIf(ctx context.Context, size int64, cond func(cur in
 	s := fd.s
 	bs := s.cache.BlockSize()
 	// The block the new end falls in keeps some old bytes: it must be here.
-	for {
+	for round := 0; ; round++ {
 		fd.mu.Lock()
 		if err := fd.refreshLocked(); err != nil {
 			fd.mu.Unlock()
@@ -413,6 +416,9 @@ func (fd *fileData) truncateIf(ctx context.Context, size int64, cond func(cur in
 			break
 		}
 		fd.mu.Unlock()
+		if round == fetchRounds {
+			return errCannotHold
+		}
 		for _, ch := range wait {
 			<-ch
 		}

@@ -144,3 +144,37 @@ func TestObjectChangedUnderRead(t *testing.T) {
 	}
 	mustEqual(t, e.readPath("/f"), repl)
 }
+
+// TestChangeOfEvictedFileLargerThanTheCache: a change in place needs the
+// whole file cached (see TestChangeOfEvictedFile); when the cache cannot
+// hold it, the change fails with ENOSPC (its fetches find no room, or
+// fetchRounds runs out) instead of fetching for ever, and the file still
+// reads whole.
+func TestChangeOfEvictedFileLargerThanTheCache(t *testing.T) {
+	const bs = 64 << 10
+	e := newEnv(t, func(o *Options) { o.BlockSize = bs; o.Quota = 16 * bs })
+	old := randBytes(9, 40*bs)
+	// Put in the UFS behind the store's back: too big to write through it.
+	if err := os.WriteFile(filepath.Join(e.ufsDir, "big"), old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.SyncDir(bg, RootIno); err != nil {
+		t.Fatal(err)
+	}
+	n, err := e.s.Resolve(bg, "/big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := e.s.Open(bg, n.Ino, os.O_RDWR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, werr := h.Write(bg, []byte("x"), 3*bs+5)
+	terr := h.Truncate(bg, 30*bs)
+	if err := h.Release(bg); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, werr, ErrNoSpace)
+	wantErr(t, terr, ErrNoSpace)
+	mustEqual(t, e.readPath("/big"), old)
+}
