@@ -102,7 +102,12 @@ type Server struct {
 
 	faults   atomic.Pointer[Faults]
 	reqSeq   atomic.Uint64
+	// inflight counts the requests being served, so that Close can wait
+	// for them; gate orders its Adds before Close's Wait, as WaitGroup
+	// wants (an Add from zero must not race a Wait).
 	inflight sync.WaitGroup
+	gate     sync.Mutex
+	closing  bool
 	closed   chan struct{}
 	once     sync.Once
 
@@ -169,6 +174,9 @@ func (s *Server) HTTPClient() *http.Client {
 // handlers to return.
 func (s *Server) Close() {
 	s.once.Do(func() {
+		s.gate.Lock()
+		s.closing = true
+		s.gate.Unlock()
 		close(s.closed)
 		s.srv.Close()
 		s.inflight.Wait()
@@ -204,7 +212,13 @@ func (s *Server) newRequestID() string {
 // serve is the one entry point: it names the operation, counts it, injects
 // faults, checks the signature and dispatches.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.gate.Lock()
+	if s.closing {
+		s.gate.Unlock()
+		panic(http.ErrAbortHandler) // closing: drop the connection
+	}
 	s.inflight.Add(1)
+	s.gate.Unlock()
 	defer s.inflight.Done()
 
 	reqID := s.newRequestID()
