@@ -100,8 +100,8 @@ type Server struct {
 	url   string
 	store *store
 
-	faults   atomic.Pointer[Faults]
-	reqSeq   atomic.Uint64
+	faults atomic.Pointer[Faults]
+	reqSeq atomic.Uint64
 	// inflight counts the requests being served, so that Close can wait
 	// for them; gate orders its Adds before Close's Wait, as WaitGroup
 	// wants (an Add from zero must not race a Wait).
