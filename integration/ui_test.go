@@ -374,6 +374,11 @@ func TestWebUI(t *testing.T) {
 			}
 		}
 	}
+	// The mount table shows the root's write and read types.
+	dom = browse(t, base+"#/mounts", "--dump-dom")
+	if !regexp.MustCompile(`<tbody id="mounts-body">.*?<td>ASYNC_THROUGH</td><td>CACHE_PROMOTE</td><td>no</td>`).MatchString(dom) {
+		t.Errorf("the mount table does not show the root's types:\n%s", dom)
+	}
 	// The download link gives the file's bytes.
 	resp, err = testHTTP.Get("http://" + h.web + "/api/v1/fs/cat?path=%2Fuibucket%2Ffrom-mount.txt")
 	if err != nil {

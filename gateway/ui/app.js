@@ -415,6 +415,7 @@
           el('td', { class: 'path', text: m.uri }),
           el('td', { class: 'path', text: opts || '–' }),
           el('td', { text: m.writeType }),
+          el('td', { text: m.readType }),
           el('td', { text: m.readOnly ? 'yes' : 'no' }),
           el('td', { class: 'num', text: String(m.pending) })));
       }
