@@ -143,6 +143,7 @@ func errNameIs(err, want error) bool { return errors.Is(err, want) }
 func TestSymlinkTargetValidation(t *testing.T) {
 	e := newEnv(t)
 	e.writeFile(RootIno, "f", []byte("x"))
+	e.waitPersisted() // the upload must not land between the snapshots
 	before := nsSnapshot(t, e, RootIno)
 	for _, target := range []string{"", "f\x00", "\x00", "a\x00/etc/passwd", strings.Repeat("t", 4096)} {
 		_, err := e.s.Symlink(bg, RootIno, "l", target, Cred{})
