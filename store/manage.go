@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/hoardfs/hoard/store/cache"
@@ -265,19 +266,31 @@ func (s *Store) PersistPath(ctx context.Context, path string, progress Progress)
 		return opErr("persist", path, err)
 	}
 	for _, f := range files {
-		fctx := ctx
+		// Within a file too, so that one large file moves the bar; at most
+		// 5 reports a second. The upload may run in a persist worker, which
+		// may go on after a cancelled Persist returns: the reports take a
+		// lock, and stop with Persist.
+		var (
+			mu      sync.Mutex
+			last    time.Time
+			stopped bool
+		)
 		if progress != nil {
-			// Within a file too, so that one large file moves the bar;
-			// at most 5 reports a second.
-			var last time.Time
-			fctx = withUploadProgress(ctx, func(sent int64) {
-				if now := time.Now(); now.Sub(last) >= 200*time.Millisecond && sent < f.Size {
+			s.uploadProgress.Store(f.Ino, func(sent int64) {
+				mu.Lock()
+				defer mu.Unlock()
+				if now := time.Now(); !stopped && now.Sub(last) >= 200*time.Millisecond && sent < f.Size {
 					last = now
 					progress(done+sent, total)
 				}
 			})
 		}
-		if err := s.Persist(fctx, f.Ino); err != nil {
+		err := s.Persist(ctx, f.Ino)
+		s.uploadProgress.Delete(f.Ino)
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+		if err != nil {
 			return err
 		}
 		done += f.Size

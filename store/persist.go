@@ -428,7 +428,9 @@ func (s *Store) upload(ctx context.Context, m *mountEntry, ino uint64, keys []st
 	var etag string
 	for _, k := range keys {
 		r := &hashingReader{sr: io.NewSectionReader(ctxReaderAt{ctx, h}, 0, size), sum: md5.New()}
-		r.progress, _ = ctx.Value(uploadProgressKey{}).(func(int64))
+		if fn, ok := s.uploadProgress.Load(ino); ok {
+			r.progress = fn.(func(int64))
+		}
 		info, err = m.ufs.Put(ctx, k, r, size)
 		if err != nil {
 			return ufs.ObjectInfo{}, "", 0, fmt.Errorf("upload %s: %w", k, err)
@@ -461,14 +463,6 @@ func (r *hashingReader) Read(p []byte) (int, error) {
 		r.progress(r.pos)
 	}
 	return n, err
-}
-
-type uploadProgressKey struct{}
-
-// withUploadProgress makes the uploads run with ctx tell fn how many bytes
-// of their body were read so far (a retry starts again from 0).
-func withUploadProgress(ctx context.Context, fn func(sent int64)) context.Context {
-	return context.WithValue(ctx, uploadProgressKey{}, fn)
 }
 
 func (r *hashingReader) Seek(off int64, whence int) (int64, error) {

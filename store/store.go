@@ -146,17 +146,22 @@ type Store struct {
 		m map[uint64]*fileData // inodes with open handles or in-flight work
 	}
 
-	mounts    mountTable
-	persist   *persister
-	syncs     flightGroup // one UFS listing merge per directory at a time
-	names     nameCache
-	bufs      bufPool
-	keyLocks  keyLocks
-	fetchSem  chan struct{} // bounds block fetches in flight, store-wide
-	multipart uploadTable   // multipart uploads in progress (multipart.go)
-	closeCtx  context.Context
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
+	mounts   mountTable
+	persist  *persister
+	syncs    flightGroup // one UFS listing merge per directory at a time
+	names    nameCache
+	bufs     bufPool
+	keyLocks keyLocks
+	fetchSem chan struct{} // bounds block fetches in flight, store-wide
+
+	// uploadProgress maps an inode to the func(sent int64) that an upload
+	// of it, run by whichever goroutine, tells how far it read its body
+	// (PersistPath's progress).
+	uploadProgress sync.Map
+	multipart      uploadTable // multipart uploads in progress (multipart.go)
+	closeCtx       context.Context
+	cancel         context.CancelFunc
+	wg             sync.WaitGroup
 }
 
 // Open opens the store, reconciles the cache with the metadata and starts
