@@ -196,29 +196,47 @@ func TestMultipartAbortOnFailure(t *testing.T) {
 	})
 }
 
-// TestMultipartPartsRetried: parts, the initiate and the complete that fail
-// now and then are tried again on their own, so the upload gets through
-// without starting over from part 1, and leaves no upload behind.
+// TestMultipartPartsRetried: an initiate, parts and a complete that fail
+// are tried again on their own, so the upload gets through without
+// starting over from part 1, and leaves no upload behind.
 func TestMultipartPartsRetried(t *testing.T) {
 	s := newServer(t)
 	f := multipartFS(t, s)
 	data := randBytes(5<<20, 3)
-	s.SetFaults(osstest.Faults{ErrorRate: 0.3, DropRate: 0.1, Ops: []string{
-		osstest.OpInitiateMultipartUpload, osstest.OpUploadPart, osstest.OpCompleteMultipartUpload}})
-	for _, size := range []int64{int64(len(data)), -1} {
-		if _, err := f.Put(t.Context(), "k", onlyReader{bytes.NewReader(data)}, size); err != nil {
-			t.Fatalf("size %d: %v", size, err)
-		}
-		if got, _, ok := s.Object(bucket, "mp/k"); !ok || !bytes.Equal(got, data) {
-			t.Fatalf("size %d: the object is not the data put", size)
+	for _, c := range []struct {
+		op    string
+		fails int
+	}{
+		// 4: each request is tried 5 times (stepAttempts) before the
+		// upload gives up.
+		{osstest.OpUploadPart, 4}, // the same part, or several
+		{osstest.OpInitiateMultipartUpload, 4},
+		{osstest.OpCompleteMultipartUpload, 4},
+	} {
+		for _, size := range []int64{int64(len(data)), -1} {
+			s.ResetCounts()
+			s.SetFaults(osstest.Faults{FailFirst: c.fails, Ops: []string{c.op}})
+			if _, err := f.Put(t.Context(), "k", onlyReader{bytes.NewReader(data)}, size); err != nil {
+				t.Fatalf("%s failing %d times, size %d: %v", c.op, c.fails, size, err)
+			}
+			if got, _, ok := s.Object(bucket, "mp/k"); !ok || !bytes.Equal(got, data) {
+				t.Fatalf("%s failing, size %d: the object is not the data put", c.op, size)
+			}
+			started := s.Count(osstest.OpInitiateMultipartUpload)
+			if c.op == osstest.OpInitiateMultipartUpload {
+				started -= int64(c.fails)
+			}
+			if started != 1 {
+				t.Errorf("%s failing, size %d: %d uploads started, want 1: the upload started over", c.op, size, started)
+			}
+			if n := s.Count(c.op); n < int64(c.fails)+1 {
+				t.Errorf("%s failing: %d requests, want at least %d", c.op, n, c.fails+1)
+			}
 		}
 	}
 	s.SetFaults(osstest.Faults{})
 	if ups := s.Uploads(bucket); len(ups) != 0 {
 		t.Errorf("uploads left in progress: %v", ups)
-	}
-	if n := s.Count(osstest.OpInitiateMultipartUpload); n > 10 {
-		t.Errorf("%d uploads started for 2 puts: the upload started over", n)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,8 +36,12 @@ type Faults struct {
 	// Stall is how long a stalled request sends nothing; 0 means until
 	// the client hangs up or the server closes.
 	Stall time.Duration
-	// Ops limits ErrorRate, DropRate and StallRate to these operations
-	// (OpUploadPart, ...); empty means every operation.
+	// FailFirst answers the first FailFirst requests (of Ops) after
+	// SetFaults with 500 InternalError, before carrying them out, and the
+	// rest as usual: a fault a test can count on.
+	FailFirst int
+	// Ops limits ErrorRate, DropRate, StallRate and FailFirst to these
+	// operations (OpUploadPart, ...); empty means every operation.
 	Ops []string
 	// FailDelete lists object keys, in any bucket, that the server will
 	// not delete: DeleteObject answers 500 InternalError, and
@@ -50,12 +55,15 @@ type Faults struct {
 	// One connection to real OSS carries far less than the link, which is
 	// why parallel transfers matter.
 	Bandwidth int64
+
+	failed *atomic.Int64 // requests FailFirst failed so far
 }
 
 // SetFaults replaces the faults in force.
 func (s *Server) SetFaults(f Faults) {
 	f.Ops = slices.Clone(f.Ops)
 	f.FailDelete = slices.Clone(f.FailDelete)
+	f.failed = new(atomic.Int64)
 	s.faults.Store(&f)
 }
 
@@ -80,7 +88,7 @@ func (s *Server) injectFaults(w http.ResponseWriter, r *http.Request, op string)
 	if len(f.Ops) > 0 && !slices.Contains(f.Ops, op) {
 		return w, true
 	}
-	if f.ErrorRate > 0 && rand.Float64() < f.ErrorRate {
+	if (f.ErrorRate > 0 && rand.Float64() < f.ErrorRate) || (f.FailFirst > 0 && f.failed.Add(1) <= int64(f.FailFirst)) {
 		io.Copy(io.Discard, r.Body)
 		status := http.StatusInternalServerError
 		if rand.IntN(2) == 0 {
