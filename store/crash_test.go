@@ -202,3 +202,18 @@ func openedRun(t *testing.T, dir string) (meta.Run, bool, error) {
 	defer db.Close()
 	return db.LastRun()
 }
+
+// TestCloseTwice: a second Close is harmless, as for a file.
+func TestCloseTwice(t *testing.T) {
+	e := newEnv(t)
+	e.writeFile(RootIno, "f", []byte("x"))
+	if err := e.s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	e.s = nil
+	e.open()
+	mustEqual(t, e.readPath("/f"), []byte("x"))
+}

@@ -154,6 +154,9 @@ type Store struct {
 	keyLocks keyLocks
 	fetchSem chan struct{} // bounds block fetches in flight, store-wide
 
+	closeOnce sync.Once
+	closeErr  error
+
 	// uploadProgress maps an inode to the func(sent int64) that an upload
 	// of it, run by whichever goroutine, tells how far it read its body
 	// (PersistPath's progress).
@@ -258,7 +261,13 @@ func Open(opts Options) (*Store, error) {
 
 // Close stops the persist workers (queued tasks stay queued and resume at the
 // next Open) and closes the metadata store. Handles still open are released.
+// A second Close does nothing and returns the first one's error.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Store) close() error {
 	s.cancel()
 	s.persist.stop()
 	s.wg.Wait()
