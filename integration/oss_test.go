@@ -258,14 +258,12 @@ func TestBadOSSConfigAtStart(t *testing.T) {
 	}
 }
 
-// TestOSSFaultsLoseNothing: with 20% of OSS requests failing and 10%
-// dropped, every committed file still reaches OSS intact, no multipart
-// upload is left behind in the bucket, and reads of evicted files come
-// back whole — a multi-block one (uploaded as a multipart upload before
-// the faults start) through parallel ranged GETs under the same faults.
-// (Multipart uploads under the faults: TestOSSMultipartUploadsUnderFaults
-// in bugs_test.go.)
-func TestOSSFaultsLoseNothing(t *testing.T) {
+// startMultipartOSS starts a daemon over an OSS server with small blocks
+// (1MB) and parts (512KiB above 1MB), so that files of a few MiB are
+// multi-block and multipart uploads, and lists its root before a test
+// injects faults.
+func startMultipartOSS(t *testing.T) (*osstest.Server, *hoard) {
+	t.Helper()
 	fastExit(t)
 	srv := newOSS(t)
 	h := newHoard(t, ossProps(srv, noFUSE,
@@ -273,7 +271,19 @@ func TestOSSFaultsLoseNothing(t *testing.T) {
 		"fs.oss.multipart.partSize=512KiB",
 		"hoard.cache.block.size=1MB")...)
 	h.start()
-	h.must("fs", "ls", "/") // the root is listed before the faults start
+	h.must("fs", "ls", "/")
+	return srv, h
+}
+
+// TestOSSFaultsLoseNothing: with 20% of OSS requests failing and 10%
+// dropped, every committed file still reaches OSS intact, no multipart
+// upload is left behind in the bucket, and reads of evicted files come
+// back whole — a multi-block one (uploaded as a multipart upload before
+// the faults start) through parallel ranged GETs under the same faults.
+// (Multipart uploads under the faults: TestOSSMultipartUploadsUnderFaults
+// in regressions_test.go.)
+func TestOSSFaultsLoseNothing(t *testing.T) {
+	srv, h := startMultipartOSS(t)
 
 	// 8 blocks of 1MB, the last one short; 15 parts of 512KiB.
 	big := patterned("big", 7<<20+100<<10+3)

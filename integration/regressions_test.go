@@ -35,14 +35,7 @@ import (
 // bucket ("abort multipart upload failed; its parts stay until a
 // lifecycle rule removes them" in the log).
 func TestOSSMultipartUploadsUnderFaults(t *testing.T) {
-	fastExit(t)
-	srv := newOSS(t)
-	h := newHoard(t, ossProps(srv, noFUSE,
-		"fs.oss.multipart.threshold=1MB",
-		"fs.oss.multipart.partSize=512KiB",
-		"hoard.cache.block.size=1MB")...)
-	h.start()
-	h.must("fs", "ls", "/") // the root is listed before the faults start
+	srv, h := startMultipartOSS(t)
 	srv.SetFaults(osstest.Faults{ErrorRate: 0.2, DropRate: 0.1})
 
 	files := map[string][]byte{}

@@ -104,14 +104,11 @@ func TestS3ViewOfMounts(t *testing.T) {
 			t.Fatalf("%s exists after a refused write: %d", p, code)
 		}
 	}
-	// (The local UFS's staging dir, .hoard-tmp, made at the mount:
-	// TestReadOnlyLocalMountWritesNothing in bugs_test.go.)
+	// Nothing at all: not even the local UFS's staging dir.
 	var names []string
 	if ents, err := os.ReadDir(roDir); err == nil {
 		for _, e := range ents {
-			if e.Name() != ".hoard-tmp" {
-				names = append(names, e.Name())
-			}
+			names = append(names, e.Name())
 		}
 	}
 	if !slices.Equal(names, []string{"seed.txt"}) {
@@ -134,7 +131,7 @@ func TestS3ViewOfMounts(t *testing.T) {
 		t.Fatalf("x.txt in the read-write mount's UFS: %v %q", err, got)
 	}
 	// (What the refusal says: TestDeleteBucketOfMountPointSaysWhy in
-	// bugs_test.go.)
+	// regressions_test.go.)
 	deleteBucketRefused := func(bucket, when string) {
 		t.Helper()
 		code, b := h.s3do("DELETE", "/"+bucket, nil)

@@ -37,17 +37,23 @@ var (
 	crashPersisted = randBytes(22, 150_000)
 )
 
+// childFail is the error check of a test's child process, which has no
+// testing.T to fail: it says what failed and exits.
+func childFail(who string) func(error) {
+	return func(err error) {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, who+":", err)
+			os.Exit(1)
+		}
+	}
+}
+
 // crashChild runs in a separate process: it commits some files, leaves
 // other writes uncommitted, and exits without closing anything.
 func crashChild(dir string) {
 	t := &testing.T{}
 	e := newEnvAt(t, dir)
-	fail := func(err error) {
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "crash child:", err)
-			os.Exit(1)
-		}
-	}
+	fail := childFail("crash child")
 	// c reaches the UFS before the crash.
 	c := e.writeFile(RootIno, "c", crashPersisted)
 	fail(e.s.WaitPersisted(bg))

@@ -1,9 +1,7 @@
 package store
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -37,12 +35,7 @@ func TestFsyncCrashChild(t *testing.T) {
 		o.BootID = "boot-F"
 		o.BackgroundSync = time.Hour // only the fsync can put anything on the disk
 	})
-	fail := func(err error) {
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "fsync child:", err)
-			os.Exit(1)
-		}
-	}
+	fail := childFail("fsync child")
 	// p reaches the UFS first, so that the machine crash would drop an
 	// unsynced cache of it; then it is rewritten with the UFS down.
 	p := e.writeFile(RootIno, "p", fsyncPersisted)
@@ -198,6 +191,18 @@ func (e *env) readErr(ino uint64) ([]byte, error) {
 	return io.ReadAll(io.NewSectionReader(h, 0, h.Size()))
 }
 
+// persistedAndLocal writes two files of several blocks of bs: p, in the
+// UFS too, and u, MUST_CACHE, whose only copy is the cache.
+func (e *env) persistedAndLocal(seed uint64, bs int) (p, u *Inode, pData, uData []byte) {
+	e.t.Helper()
+	pData = randBytes(seed, 5*bs+123)
+	uData = randBytes(seed+1, 3*bs+7)
+	p = e.writeFile(RootIno, "p", pData)
+	e.waitPersisted()
+	u = e.writeFileCtx(WithWriteType(bg, MustCache), RootIno, "u", uData)
+	return p, u, pData, uData
+}
+
 // TestReconcileMissingCacheFile: a cache file gone while the store was
 // stopped is noticed at the start: a persisted file reads its bytes from
 // the UFS again; a file whose only copy it was reads as an I/O error, never
@@ -205,11 +210,7 @@ func (e *env) readErr(ino uint64) ([]byte, error) {
 func TestReconcileMissingCacheFile(t *testing.T) {
 	const bs = 64 << 10
 	e := newEnv(t, func(o *Options) { o.BlockSize = bs })
-	pData := randBytes(41, 5*bs+123)
-	uData := randBytes(42, 3*bs+7)
-	p := e.writeFile(RootIno, "p", pData)
-	e.waitPersisted()
-	u := e.writeFileCtx(WithWriteType(bg, MustCache), RootIno, "u", uData)
+	p, u, pData, _ := e.persistedAndLocal(41, bs)
 	pPath, uPath := e.cachePath(p.Ino), e.cachePath(u.Ino)
 	e.reopenAfter(func() {
 		for _, p := range []string{pPath, uPath} {
@@ -230,22 +231,4 @@ func TestReconcileMissingCacheFile(t *testing.T) {
 	if !errors.Is(err, ErrIO) {
 		t.Fatalf("u, whose only copy is gone: read %d bytes, err %v; want EIO", len(got), err)
 	}
-}
-
-// writeFileCtx is writeFile with the caller's context (a write type).
-func (e *env) writeFileCtx(ctx context.Context, parent uint64, name string, data []byte) *Inode {
-	e.t.Helper()
-	n, h, err := e.s.Create(ctx, parent, name, 0o644, Cred{}, os.O_RDWR|os.O_EXCL)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if len(data) > 0 {
-		if _, err := h.Write(ctx, data, 0); err != nil {
-			e.t.Fatal(err)
-		}
-	}
-	if err := h.Release(ctx); err != nil {
-		e.t.Fatal(err)
-	}
-	return n
 }

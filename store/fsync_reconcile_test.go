@@ -50,11 +50,7 @@ func TestFsyncAfterFlushSyncs(t *testing.T) {
 func TestReconcileShortCacheFile(t *testing.T) {
 	const bs = 64 << 10
 	e := newEnv(t, func(o *Options) { o.BlockSize = bs })
-	pData := randBytes(43, 5*bs+123)
-	uData := randBytes(44, 3*bs+7)
-	p := e.writeFile(RootIno, "p", pData)
-	e.waitPersisted()
-	u := e.writeFileCtx(WithWriteType(bg, MustCache), RootIno, "u", uData)
+	p, u, pData, uData := e.persistedAndLocal(43, bs)
 	pPath, uPath := e.cachePath(p.Ino), e.cachePath(u.Ino)
 	e.reopenAfter(func() {
 		// Cut each mid-block, well before its end.

@@ -111,16 +111,38 @@ func randBytes(seed uint64, n int) []byte {
 // writeFile creates path's file through handles, as the FUSE layer does.
 func (e *env) writeFile(parent uint64, name string, data []byte) *Inode {
 	e.t.Helper()
-	n, h, err := e.s.Create(bg, parent, name, 0o644, Cred{Uid: 0, Gid: 0}, os.O_RDWR|os.O_EXCL)
+	return e.writeFileCtx(bg, parent, name, data)
+}
+
+// writeFileCtx is writeFile with the caller's context (a write type).
+func (e *env) writeFileCtx(ctx context.Context, parent uint64, name string, data []byte) *Inode {
+	e.t.Helper()
+	n, h, err := e.s.Create(ctx, parent, name, 0o644, Cred{}, os.O_RDWR|os.O_EXCL)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	if len(data) > 0 {
-		if _, err := h.Write(bg, data, 0); err != nil {
+		if _, err := h.Write(ctx, data, 0); err != nil {
 			e.t.Fatal(err)
 		}
 	}
-	if err := h.Release(bg); err != nil {
+	if err := h.Release(ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// writeEvicted writes a file, waits for it to reach the UFS and frees its
+// cached blocks: a file whose bytes are only in the UFS.
+func (e *env) writeEvicted(parent uint64, name string, data []byte) *Inode {
+	e.t.Helper()
+	n := e.writeFile(parent, name, data)
+	e.waitPersisted()
+	p, err := e.s.PathOf(n.Ino)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.s.Free(bg, p); err != nil {
 		e.t.Fatal(err)
 	}
 	return n

@@ -296,11 +296,7 @@ func TestMountReadType(t *testing.T) {
 	data := randBytes(9, 300<<10)
 	os.MkdirAll(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, "obj"), data, 0o644)
-	e.writeFile(RootIno, "obj", data)
-	e.waitPersisted()
-	if err := e.s.Free(bg, "/obj"); err != nil {
-		t.Fatal(err)
-	}
+	e.writeEvicted(RootIno, "obj", data)
 	if err := e.s.Mount(bg, "/nc", "file://"+dir, MountOptions{ReadType: NoCache}); err != nil {
 		t.Fatal(err)
 	}

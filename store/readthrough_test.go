@@ -31,11 +31,7 @@ func TestChangeOfEvictedFile(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			n := e.writeFile(RootIno, c.name, old)
-			e.waitPersisted()
-			if err := e.s.Free(bg, "/"+c.name); err != nil {
-				t.Fatal(err)
-			}
+			n := e.writeEvicted(RootIno, c.name, old)
 			change := func() error {
 				h, err := e.s.Open(bg, n.Ino, os.O_RDWR)
 				if err != nil {
@@ -73,11 +69,7 @@ func TestNoCacheReadOfPartlyCachedFile(t *testing.T) {
 	const bs = 64 << 10
 	e := newEnv(t, func(o *Options) { o.BlockSize = bs })
 	data := randBytes(3, 4*bs)
-	n := e.writeFile(RootIno, "f", data)
-	e.waitPersisted()
-	if err := e.s.Free(bg, "/f"); err != nil {
-		t.Fatal(err)
-	}
+	n := e.writeEvicted(RootIno, "f", data)
 	h, err := e.s.Open(bg, n.Ino, os.O_RDONLY)
 	if err != nil {
 		t.Fatal(err)
@@ -117,11 +109,7 @@ func TestObjectChangedUnderRead(t *testing.T) {
 	const bs = 64 << 10
 	e := newEnv(t, func(o *Options) { o.BlockSize = bs })
 	old, repl := randBytes(5, 4*bs), randBytes(6, 4*bs)
-	n := e.writeFile(RootIno, "f", old)
-	e.waitPersisted()
-	if err := e.s.Free(bg, "/f"); err != nil {
-		t.Fatal(err)
-	}
+	n := e.writeEvicted(RootIno, "f", old)
 	h, err := e.s.Open(bg, n.Ino, os.O_RDONLY)
 	if err != nil {
 		t.Fatal(err)

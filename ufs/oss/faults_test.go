@@ -12,6 +12,7 @@ import (
 
 	"github.com/hoardfs/hoard/ufs"
 	"github.com/hoardfs/hoard/ufs/oss/osstest"
+	"github.com/hoardfs/hoard/ufs/ufstest"
 )
 
 func TestErrorsAreClassified(t *testing.T) {
@@ -21,24 +22,7 @@ func TestErrorsAreClassified(t *testing.T) {
 	if _, err := f.Put(t.Context(), "k", strings.NewReader("v"), 1); err != nil {
 		t.Fatal(err)
 	}
-	calls := map[string]func(context.Context) error{
-		"Stat": func(ctx context.Context) error { _, err := f.Stat(ctx, "k"); return err },
-		"ReadRange": func(ctx context.Context) error {
-			rc, err := f.ReadRange(ctx, "k", 0, -1)
-			if err == nil {
-				_, err = io.ReadAll(rc)
-				rc.Close()
-			}
-			return err
-		},
-		"Put":    func(ctx context.Context) error { _, err := f.Put(ctx, "k", strings.NewReader("w"), 1); return err },
-		"Copy":   func(ctx context.Context) error { _, err := f.Copy(ctx, "k", "k2"); return err },
-		"Delete": func(ctx context.Context) error { return f.Delete(ctx, "k2") },
-		"List": func(ctx context.Context) error {
-			_, err := f.List(ctx, ufs.ListOptions{})
-			return err
-		},
-	}
+	calls := ufstest.Calls(f, "k")
 	for _, faults := range []osstest.Faults{{ErrorRate: 1}, {DropRate: 1}} {
 		s.SetFaults(faults)
 		for name, call := range calls {

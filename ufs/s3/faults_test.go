@@ -12,6 +12,7 @@ import (
 
 	"github.com/hoardfs/hoard/ufs"
 	"github.com/hoardfs/hoard/ufs/retry"
+	"github.com/hoardfs/hoard/ufs/ufstest"
 )
 
 // multipartData is just over two parts: a multipart upload of three.
@@ -132,24 +133,7 @@ func TestFaultsAreClassified(t *testing.T) {
 	if _, err := u.Put(t.Context(), "k", strings.NewReader("v"), 1); err != nil {
 		t.Fatal(err)
 	}
-	calls := map[string]func(context.Context) error{
-		"Stat": func(ctx context.Context) error { _, err := u.Stat(ctx, "k"); return err },
-		"ReadRange": func(ctx context.Context) error {
-			rc, err := u.ReadRange(ctx, "k", 0, -1)
-			if err == nil {
-				_, err = io.ReadAll(rc)
-				rc.Close()
-			}
-			return err
-		},
-		"Put":    func(ctx context.Context) error { _, err := u.Put(ctx, "k", strings.NewReader("w"), 1); return err },
-		"Copy":   func(ctx context.Context) error { _, err := u.Copy(ctx, "k", "k2"); return err },
-		"Delete": func(ctx context.Context) error { return u.Delete(ctx, "k2") },
-		"List": func(ctx context.Context) error {
-			_, err := u.List(ctx, ufs.ListOptions{Prefix: "k"})
-			return err
-		},
-	}
+	calls := ufstest.Calls(u, "k")
 	for _, f := range []fault{failInternal, failSlowDown, hangUp, failDenied} {
 		fk.setFaults(func(string) fault { return f })
 		for name, call := range calls {
